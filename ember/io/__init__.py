@@ -1,0 +1,3 @@
+"""Saving and loading tensors (safetensors format, never pickle)."""
+
+from ember.io.serialization import load, save  # noqa: F401

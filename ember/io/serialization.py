@@ -1,0 +1,6 @@
+def save(obj, path):
+    raise NotImplementedError
+
+
+def load(path):
+    raise NotImplementedError

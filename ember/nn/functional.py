@@ -1,0 +1,11 @@
+"""ember.nn.functional: activations, losses, convolutions, pooling, normalisation …
+
+The functions live in ``ember.ops`` (by family); this module gathers the ones PyTorch keeps
+under ``torch.nn.functional``.
+"""
+
+from ember.ops.conv import *  # noqa: F403
+from ember.ops.elementwise import ACTIVATIONS as _ACTIVATIONS
+from ember.ops.nn import *  # noqa: F403
+
+globals().update(_ACTIVATIONS)

@@ -1,0 +1,3 @@
+"""Convolution, pooling, padding and resizing ops."""
+
+__all__: list = []

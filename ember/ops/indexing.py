@@ -1,0 +1,3 @@
+"""Indexing ops: getitem/setitem (basic and advanced), gather, scatter, index_select, masks."""
+
+__all__: list = []

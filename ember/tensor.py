@@ -1,0 +1,483 @@
+"""The Tensor: an array of its device's backend, and its place in the autograd graph.
+
+The ops (``x.exp()``, ``x + y``, ``x.sum(dim=1)`` …) are defined in ``ember.ops`` and
+attached to Tensor there; this module holds what a tensor *is*.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ember import backend, dtypes
+from ember.autograd import grad_mode
+
+
+class VersionCounter:
+    """Counts in-place changes to an array; a tensor and its views share one."""
+
+    __slots__ = ("version",)
+
+    def __init__(self):
+        self.version = 0
+
+
+class _Handle:
+    """Returned by register_hook; ``remove()`` takes the hook away again."""
+
+    def __init__(self, hooks: list, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self):
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+def _float_np(npd) -> bool:
+    return npd.kind in "fV"  # "V": bfloat16 from ml_dtypes
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations made on it.
+
+    Create tensors with ``ember.tensor``, ``ember.zeros``, ``ember.randn`` and friends;
+    ``Tensor(data)`` is the same as ``ember.tensor(data)``.
+    """
+
+    __slots__ = (
+        "_data", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_base", "grad",
+        "_accumulator", "_retains_grad", "__weakref__",
+    )  # fmt: skip
+
+    def __init__(self, data=None, dtype=None, device=None, requires_grad=False):
+        from ember.creation import _to_array
+
+        arr = _to_array([] if data is None else data, dtype, device)
+        Tensor._init(self, arr, False, None, 0)
+        if requires_grad:
+            self.requires_grad = True
+
+    @staticmethod
+    def _make(data, requires_grad=False, grad_fn=None, output_nr=0) -> Tensor:
+        t = object.__new__(Tensor)
+        Tensor._init(t, data, requires_grad, grad_fn, output_nr)
+        return t
+
+    @staticmethod
+    def _init(t, data, requires_grad, grad_fn, output_nr):
+        t._data = data
+        t._requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._vc = VersionCounter()
+        t._base = None
+        t.grad = None
+        t._accumulator = None
+        t._retains_grad = False
+
+    # ----------------------------------------------------------------- metadata
+    @property
+    def shape(self) -> tuple:
+        return self._data.shape
+
+    def size(self, dim: int | None = None):
+        """The shape, or the size of one dimension."""
+        if dim is None:
+            return self._data.shape
+        return self._data.shape[_wrap_dim(dim, self.ndim, "size")]
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> backend.Device:
+        return backend.device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def nelement(self) -> int:
+        return int(self._data.size)
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return _float_np(self._data.dtype)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    @property
+    def _version(self) -> int:
+        return self._vc.version
+
+    # ----------------------------------------------------------------- autograd state
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool):
+        if not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad can only be changed on leaf tensors; "
+                "use .detach() to get a leaf from a tensor computed by ops"
+            )
+        if value and not _float_np(self._data.dtype):
+            raise RuntimeError(
+                f"only tensors of floating-point dtype can require gradients, "
+                f"this one is {self.dtype}"
+            )
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def _edge(self):
+        if self.grad_fn is not None:
+            return (self.grad_fn, self._output_nr)
+        acc = self._accumulator() if self._accumulator is not None else None
+        if acc is None:
+            from ember.autograd.function import AccumulateGrad
+
+            acc = AccumulateGrad(self)
+            self._accumulator = weakref.ref(acc)
+        return (acc, 0)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("retain_grad: this tensor does not require grad")
+            return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+        ref = weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+
+        self._add_hook(keep)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a
+        replacement gradient. Returns a handle with ``remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
+        return self._add_hook(hook)
+
+    def _add_hook(self, hook):
+        node, nr = self._edge()
+        if node._hooks is None:
+            node._hooks = {}
+        hooks = node._hooks.setdefault(nr, [])
+        if self.grad_fn is None:  # keep the accumulator alive while it holds hooks
+            self._accumulator = _Strong(node)
+        hooks.append(hook)
+        return _Handle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Compute the gradient of this tensor with respect to the leaves of its graph,
+        adding it into their ``.grad``. ``gradient`` is required unless the tensor has one
+        element."""
+        from ember.autograd.engine import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's data, cut off from the graph."""
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data: expected a Tensor, received {type(value).__name__}")
+        self._data = value._data
+
+    # ----------------------------------------------------------------- conversion
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"item: a tensor with {self._data.size} elements cannot be converted to a "
+                "Python number; only one-element tensors can"
+            )
+        return self._data.reshape(()).item() if self.device.type == "cpu" else self._data.get().item()
+
+    def numpy(self, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array, sharing memory (CPU tensors)."""
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "numpy: cannot convert a tensor that requires grad; use tensor.detach().numpy()"
+            )
+        if self.device.type != "cpu":
+            if not force:
+                raise TypeError(
+                    f"numpy: the tensor is on {self.device}; copy it first with tensor.cpu()"
+                )
+            return backend.to_device(self._data, backend.CPU)
+        return self._data
+
+    def tolist(self):
+        return backend.to_device(self._data, backend.CPU).tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        a = backend.to_device(self._data, backend.CPU)
+        return a if dtype is None else a.astype(dtype)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __repr__(self):
+        a = backend.to_device(self._data, backend.CPU)
+        if a.dtype.kind == "V":
+            a = a.astype(np.float32)
+        body = np.array2string(
+            a, separator=", ", prefix="tensor(", precision=4, threshold=1000, edgeitems=3
+        )
+        extras = []
+        d = self.dtype
+        default_shown = {dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_}
+        if d not in default_shown or self._data.size == 0:
+            extras.append(f"dtype={d!r}")
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    __str__ = __repr__
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """Move to a device and/or convert to a dtype: ``x.to("cuda")``, ``x.to(ember.float64)``,
+        ``x.to(other)``; differentiable."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to: unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, (str, backend.Device, int)) and not isinstance(a, bool):
+                device = a
+            else:
+                dtype = a
+        out = self
+        if device is not None:
+            from ember.ops.elementwise import to_device
+
+            out = to_device(out, backend.as_device(device))
+        if dtype is not None:
+            from ember.ops.elementwise import to_dtype
+
+            out = to_dtype(out, dtypes.as_dtype(dtype))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Tensor:
+        return self.to("cuda" if device is None else backend.as_device(device if not isinstance(device, int) else f"cuda:{device}"))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"ember.{self.dtype.name}"
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def half(self):
+        return self.to(dtypes.float16)
+
+    def bfloat16(self):
+        return self.to(dtypes.bfloat16)
+
+    def int(self):
+        return self.to(dtypes.int32)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def short(self):
+        return self.to(dtypes.int16)
+
+    def char(self):
+        return self.to(dtypes.int8)
+
+    def byte(self):
+        return self.to(dtypes.uint8)
+
+    def bool(self):
+        return self.to(dtypes.bool_)
+
+    # ----------------------------------------------------------------- in place
+    def _inplace(self, name: str, fn, *args, **kwargs) -> Tensor:
+        """Run out-of-place ``fn(self, *args)`` and write its result into this tensor.
+
+        When autograd records it, this tensor's history is moved onto the op's node, and an
+        array the op saved that *is* this tensor's data is copied first, so the gradient
+        still sees the values from before the change.
+        """
+        recording = grad_mode.state.enabled and (
+            self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+        )
+        if not recording:
+            with grad_mode.no_grad():
+                out = fn(self, *args, **kwargs)
+            self._write(name, out)
+            return self
+        if self.grad_fn is None and self._requires_grad:
+            raise RuntimeError(
+                f"{name}: a leaf tensor that requires grad cannot be changed in place; "
+                "wrap the change in `with ember.no_grad():` or use the out-of-place op"
+            )
+        if self._base is not None:
+            raise RuntimeError(
+                f"{name}: in-place changes to a view (here of a tensor of shape "
+                f"{tuple(self._base.shape)}) are not recorded by autograd; "
+                "assign through the base instead (base[idx] = value) or .clone() the view first"
+            )
+        out = fn(self, *args, **kwargs)
+        if out.dtype != self.dtype:
+            self._check_cast(name, out)
+            out = out.to(self.dtype)
+        node = out.grad_fn
+        if node is not None and node._saved:
+            for s in node._saved:
+                if s is not None and s.data is self._data:
+                    s.data = s.data.copy()
+                    s.counter = None
+        self._write(name, out)
+        self.grad_fn, self._output_nr = out.grad_fn, out._output_nr
+        self._requires_grad = out._requires_grad
+        return self
+
+    def _check_cast(self, name, out):
+        if out._data.dtype.kind in "fV" and self._data.dtype.kind not in "fV":
+            raise RuntimeError(
+                f"{name}: the result has dtype {out.dtype}, which cannot be written in place "
+                f"into a tensor of dtype {self.dtype}"
+            )
+
+    def _write(self, name, out):
+        if out._data.shape != self._data.shape:
+            raise RuntimeError(
+                f"{name}: the result has shape {tuple(out.shape)}, which cannot be written in "
+                f"place into a tensor of shape {tuple(self.shape)}"
+            )
+        if out._data.dtype != self._data.dtype:
+            self._check_cast(name, out)
+        if out._data is not self._data:
+            self._data[...] = out._data
+        self._vc.version += 1
+
+
+class _Strong:
+    """Holds an object strongly but is called like a weakref."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __call__(self):
+        return self.obj
+
+
+def _wrap_dim(dim: int, ndim: int, op: str) -> int:
+    """Turn a possibly negative ``dim`` into an index in ``range(ndim)``, or raise."""
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, received {dim!r}")
+    if not -n <= dim < n:
+        raise IndexError(
+            f"{op}: dim {dim} is out of range for a tensor with {ndim} dimension(s) "
+            f"(expected a dim in [{-n}, {n - 1}])"
+        )
+    return dim % n if ndim else 0
+
+
+def _wrap_dims(dim, ndim: int, op: str) -> tuple:
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (list, tuple)):
+        out = tuple(_wrap_dim(d, ndim, op) for d in dim)
+        if len(set(out)) != len(out):
+            raise RuntimeError(f"{op}: dim {tuple(dim)} names the same dimension twice")
+        return out
+    return (_wrap_dim(dim, ndim, op),)
