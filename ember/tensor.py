@@ -465,7 +465,9 @@ def _wrap_dim(dim: int, ndim: int, op: str) -> int:
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, received {dim!r}")
     if not -n <= dim < n:
-        raise IndexError(
+        from ember.errors import EmberIndexError
+
+        raise EmberIndexError(
             f"{op}: dim {dim} is out of range for a tensor with {ndim} dimension(s) "
             f"(expected a dim in [{-n}, {n - 1}])"
         )

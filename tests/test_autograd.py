@@ -1,15 +1,297 @@
+"""The autograd engine: accumulation, retain_graph, grad modes, hooks, higher order,
+in-place safety, anomaly detection and user-defined Functions — each against PyTorch."""
+
 import numpy as np
 import pytest
 import torch
 
 import ember
+from ember.autograd import Function
 from tests.oracle import check, rand
+
+
+def both(a):
+    return ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+
+
+def close(e, t, rtol=1e-7):
+    np.testing.assert_allclose(np.asarray(e.detach().numpy()), t.detach().numpy(), rtol=rtol, atol=1e-12)
 
 
 def test_oracle_smoke_mul_exp():
     check(lambda m, x, y: (x * y).exp(), rand(3, 4), rand(4), gradgrad=True)
 
 
-def test_matmul_shapes():
-    for a, b in [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (5, 4, 2))]:
-        check(lambda m, x, y: x @ y, rand(*a), rand(*b), gradgrad=True)
+@pytest.mark.parametrize(
+    "a,b", [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4, 5)),
+            ((2, 1, 3, 4), (5, 4, 2)), ((0, 3), (3, 2))],
+)  # fmt: skip
+def test_matmul_cases(a, b):
+    check(lambda m, x, y: x @ y, rand(*a), rand(*b), gradgrad=True)
+
+
+def test_gradients_accumulate_across_backward_calls():
+    a = rand(3)
+    e, t = both(a)
+    for lib, x in ((ember, e), (torch, t)):
+        (x * x).sum().backward()
+        (x * 3).sum().backward()
+    close(e.grad, t.grad)
+    np.testing.assert_allclose(e.grad.numpy(), 2 * a + 3)
+
+
+def test_second_backward_needs_retain_graph():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+    z = (x.exp() * 2).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.array([1.0, 2.0]) + 4 * np.exp([1.0, 2.0]), rtol=1e-6)
+
+
+def test_saved_arrays_are_released_after_backward():
+    x = ember.randn(5, requires_grad=True)
+    y = x * x
+    node = y.grad_fn
+    assert node._saved is not None
+    y.sum().backward()
+    assert node._saved is None
+
+
+def test_grad_modes():
+    x = ember.ones(2, requires_grad=True)
+    with ember.no_grad():
+        y = x * 2
+        assert not y.requires_grad
+        with ember.enable_grad():
+            assert (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+    @ember.no_grad()
+    def f(v):
+        return v * 2
+
+    assert not f(x).requires_grad
+    ember.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        ember.set_grad_enabled(True)
+    with ember.set_grad_enabled(False):
+        assert not ember.is_grad_enabled()
+    assert ember.is_grad_enabled()
+
+    @ember.set_grad_enabled(False)
+    def g(v):
+        return v * 2
+
+    assert ember.is_grad_enabled() and not g(x).requires_grad
+
+
+def test_requires_grad_rules():
+    x = ember.zeros(3)
+    assert x.requires_grad_() is x and x.requires_grad and x.is_leaf
+    y = x * 2
+    assert not y.is_leaf
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad = False
+    with pytest.raises(RuntimeError, match="floating-point"):
+        ember.zeros(3, dtype=ember.int64).requires_grad_()
+
+
+def test_backward_of_non_scalar_needs_gradient():
+    x = ember.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"shape \(3,\)"):
+        (x * 2).backward()
+    (x * 2).backward(ember.tensor([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(x.grad.numpy(), [2, 4, 6])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ember.ones(2).sum().backward()
+
+
+def test_hooks_on_leaf_and_intermediate_match_torch():
+    a = rand(4)
+    res = {}
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        seen = []
+        x.register_hook(lambda g: g * 2)
+        y = x * x
+        h = y.register_hook(lambda g: seen.append(g.clone()) or g + 1)
+        (y * 3).sum().backward()
+        h.remove()
+        y2 = x * 1
+        (y2 * 3).sum().backward()
+        res[lib.__name__] = (x.grad, seen[0])
+    close(res["ember"][0], res["torch"][0])
+    close(res["ember"][1], res["torch"][1])
+
+
+def test_retain_grad():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [6.0, 12.0])
+
+
+def test_hessian_vector_product_matches_torch():
+    a, v = rand(5), rand(5)
+    out = {}
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        vv = lib.tensor(v)
+        y = (x * x * x).sum() + (x.exp() * x).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (hv,) = lib.autograd.grad((g * vv).sum(), x)
+        out[lib.__name__] = hv
+    close(out["ember"], out["torch"])
+
+
+def test_gradient_penalty_third_order():
+    a = rand(3)
+    out = {}
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        (g,) = lib.autograd.grad((x**4).sum(), x, create_graph=True)
+        (g2,) = lib.autograd.grad((g * g).sum(), x, create_graph=True)
+        (g3,) = lib.autograd.grad(g2.sum(), x)
+        out[lib.__name__] = g3
+    close(out["ember"], out["torch"])
+
+
+def test_grad_leaves_dot_grad_alone_and_unused_inputs():
+    x = ember.ones(2, requires_grad=True)
+    z = ember.ones(2, requires_grad=True)
+    (gx,) = ember.autograd.grad((x * 2).sum(), [x])
+    assert x.grad is None and gx.tolist() == [2.0, 2.0]
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        ember.autograd.grad((x * 2).sum(), [x, z])
+    gx, gz = ember.autograd.grad((x * 2).sum(), [x, z], allow_unused=True)
+    assert gz is None
+
+
+def test_grad_wrt_intermediate():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    y = (h * 3).sum()
+    (gh,) = ember.autograd.grad(y, h)
+    np.testing.assert_allclose(gh.numpy(), [3.0, 3.0])
+
+
+def test_inplace_on_saved_tensor_raises_naming_the_op():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 1
+    y = h * h  # Mul saves h
+    h.add_(1)
+    with pytest.raises(RuntimeError, match="Mul saved .* in-place"):
+        y.sum().backward()
+
+
+def test_inplace_after_exp_is_fine_as_in_torch():
+    a = rand(3)
+    out = {}
+    for lib in (ember, torch):
+        x = lib.tensor(a, requires_grad=True)
+        h = x * 1
+        e = h.exp()  # saves its output, not h
+        h.add_(1)
+        (e.sum() + h.sum()).backward()
+        out[lib.__name__] = x.grad
+    close(out["ember"], out["torch"])
+
+
+def test_inplace_mul_keeps_original_for_gradient():
+    a, b = rand(3), rand(3)
+    out = {}
+    for lib in (ember, torch):
+        x, w = lib.tensor(a, requires_grad=True), lib.tensor(b, requires_grad=True)
+        h = x * 1
+        h.mul_(w)
+        assert h._version == 1
+        (h * h).sum().backward()
+        out[lib.__name__] = (x.grad, w.grad)
+    close(out["ember"][0], out["torch"][0])
+    close(out["ember"][1], out["torch"][1])
+
+
+def test_inplace_on_leaf_requiring_grad_raises():
+    x = ember.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        x.add_(1)
+    with ember.no_grad():
+        x.add_(1)
+    assert x.tolist() == [2.0, 2.0]
+
+
+def test_version_counter_shared_with_views():
+    x = ember.zeros(2, 3)
+    v = x.reshape(6)
+    x.add_(1)
+    assert v._version == x._version == 1
+    assert v.tolist() == [1.0] * 6
+
+
+def test_detect_anomaly_names_forward_op_and_line():
+    x = ember.tensor([0.0, 1.0], requires_grad=True)
+    with ember.autograd.detect_anomaly():
+        y = (x.log() * 0).sum()  # log'(0) = inf, times 0 -> nan
+        with pytest.raises(RuntimeError) as info:
+            y.backward()
+    msg = str(info.value)
+    assert "Log" in msg and "test_autograd.py" in msg and "x.log()" in msg
+
+
+class Cube(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * 3 * x * x
+
+
+class TorchCube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * 3 * x * x
+
+
+def test_user_defined_function_first_and_second_order():
+    check(lambda m, x: (Cube if m is ember else TorchCube).apply(x), rand(4), gradgrad=True)
+
+
+def test_user_function_with_non_tensor_args_and_two_outputs():
+    class ScaleShift(Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            ctx.scale = scale
+            return x * scale, x + 1
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            return g1 * ctx.scale + g2, None
+
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    a, b = ScaleShift.apply(x, 5.0)
+    (a.sum() + b.sum()).backward()
+    assert x.grad.tolist() == [6.0, 6.0]
+
+
+def test_mixed_devices_error_names_both():
+    # Only the CPU exists here; simulate the check's message through a Function.
+    x = ember.ones(2)
+    with pytest.raises(RuntimeError, match="cuda|CuPy"):
+        x.to("cuda")
