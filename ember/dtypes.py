@@ -15,7 +15,7 @@ _BOOL, _INT, _FLOAT = 0, 1, 2
 class dtype:
     """A tensor element type: ``ember.float32``, ``ember.int64``, ``ember.bool`` …"""
 
-    __slots__ = ("name", "_np", "category", "itemsize", "is_signed", "_rank")
+    __slots__ = ("_np", "_rank", "category", "is_signed", "itemsize", "name")
 
     def __init__(self, name, np_dtype, category, itemsize, is_signed, rank):
         self.name = name
@@ -39,11 +39,16 @@ class dtype:
             )
         return self._np
 
+    @property
+    def is_complex(self) -> bool:
+        return False
+
     def __repr__(self):
         return f"ember.{self.name}"
 
     def __reduce__(self):
-        return self.name
+        # pickled (by multiprocessing, say) as a reference to the module-level object
+        return "bool_" if self.name == "bool" else self.name
 
 
 bool_ = dtype("bool", np.dtype(np.bool_), _BOOL, 1, False, 0)
@@ -87,11 +92,13 @@ def set_default_dtype(d) -> None:
 
 
 def as_dtype(d) -> dtype:
-    """Turn an ember dtype, a NumPy dtype, a Python type or a name into an ember dtype."""
+    """Turn an ember dtype, a NumPy dtype, a Python type or a name into an ember dtype.
+
+    Python's ``float`` means float64 and ``int`` int64, as in PyTorch."""
     if isinstance(d, dtype):
         return d
     if d is float:
-        return _default_float
+        return float64
     if d is int:
         return int64
     if d is bool:
@@ -121,7 +128,14 @@ def from_numpy_dtype(npd) -> dtype:
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:
-    """The smallest dtype both ``a`` and ``b`` convert to safely (torch.promote_types)."""
+    """The smallest dtype both ``a`` and ``b`` convert to safely (torch.promote_types).
+
+    Example: ``ember.promote_types(ember.uint8, ember.int8)`` is ``ember.int16``."""
+    if not isinstance(a, dtype) or not isinstance(b, dtype):
+        raise TypeError(
+            f"promote_types: expected two dtypes, received {type(a).__name__} and "
+            f"{type(b).__name__}"
+        )
     if a is b:
         return a
     if a.category != b.category:
@@ -145,7 +159,7 @@ def _scalar_dtype(x) -> dtype:
         return int64
     if isinstance(x, (float, np.floating)):
         return _default_float
-    raise TypeError(f"expected a tensor or a Python number, received {type(x).__name__}")
+    raise TypeError(f"result_type: expected tensors or Python numbers, received {type(x).__name__}")
 
 
 def _combine(higher, lower):

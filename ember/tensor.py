@@ -34,6 +34,13 @@ class _Handle:
             self._hooks.remove(self._fn)
 
 
+_TYPE_NAMES = {
+    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor", "uint8": "ByteTensor", "int8": "CharTensor",
+    "int16": "ShortTensor", "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor",
+}  # fmt: skip
+
+
 def _float_np(npd) -> bool:
     return npd.kind in "fV"  # "V": bfloat16 from ml_dtypes
 
@@ -85,6 +92,10 @@ class Tensor:
         """The shape, or the size of one dimension."""
         if dim is None:
             return self._data.shape
+        if self._data.ndim == 0:
+            from ember.errors import EmberIndexError
+
+            raise EmberIndexError(f"size: dim {dim} given, but a 0-d tensor has no dimensions")
         return self._data.shape[_wrap_dim(dim, self.ndim, "size")]
 
     @property
@@ -261,6 +272,15 @@ class Tensor:
         return a if dtype is None else a.astype(dtype)
 
     def __dlpack__(self, *args, **kwargs):
+        if self._requires_grad:
+            raise BufferError(
+                "__dlpack__: cannot export a tensor that requires grad; export tensor.detach()"
+            )
+        if self._data.dtype.kind == "V":
+            raise BufferError(
+                "__dlpack__: NumPy cannot export bfloat16 through DLPack; convert it first, "
+                "e.g. tensor.float()"
+            )
         return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
@@ -294,24 +314,9 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __repr__(self):
-        a = backend.to_device(self._data, backend.CPU)
-        if a.dtype.kind == "V":
-            a = a.astype(np.float32)
-        body = np.array2string(
-            a, separator=", ", prefix="tensor(", precision=4, threshold=1000, edgeitems=3
-        )
-        extras = []
-        d = self.dtype
-        default_shown = {dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_}
-        if d not in default_shown or self._data.size == 0:
-            extras.append(f"dtype={d!r}")
-        if self.device.type != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn={self.grad_fn!r}")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        from ember._format import tensor_repr
+
+        return tensor_repr(self)
 
     __str__ = __repr__
 
@@ -351,8 +356,16 @@ class Tensor:
         return self.to("cuda" if device is None else backend.as_device(device if not isinstance(device, int) else f"cuda:{device}"))
 
     def type(self, dtype=None):
+        """Without an argument, the type name as PyTorch spells it (``'ember.FloatTensor'``);
+        with a dtype or such a name, the tensor converted to it."""
         if dtype is None:
-            return f"ember.{self.dtype.name}"
+            cuda = ".cuda" if self.device.type == "cuda" else ""
+            return f"ember{cuda}.{_TYPE_NAMES[self.dtype.name]}"
+        if isinstance(dtype, str):
+            name = dtype.rsplit(".", 1)[-1]
+            by_type = {v: k for k, v in _TYPE_NAMES.items()}
+            device = "cuda" if ".cuda." in dtype else None
+            return self.to(device=device, dtype=dtypes.as_dtype(by_type.get(name, name)))
         return self.to(dtype)
 
     def float(self):

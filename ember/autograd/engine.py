@@ -8,6 +8,8 @@ place, so ops need not do it.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ember import backend
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.function import AccumulateGrad
@@ -93,7 +95,9 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused
     results = [None] * (len(inputs) if inputs is not None else 0)
     check = anomaly.state.enabled
 
-    with grad_mode.set_grad_enabled(create_graph):
+    # Gradients of inf/nan are PyTorch's business as usual (anomaly mode reports them); NumPy's
+    # floating-point warnings would only repeat them, once per op, so they are off in backward.
+    with grad_mode.set_grad_enabled(create_graph), np.errstate(all="ignore"):
         for node in order:
             buf = buffers.pop(id(node), None)
             if buf is None:

@@ -212,15 +212,15 @@ def _saved(a, arrays, tensors, outs, results):
     if not hasattr(a, "shape"):
         return _Plain(a)
     for i, y in enumerate(outs):
-        if a is y:
+        if a is y:  # the output's array: a NumPy scalar from a 0-d op is now a 0-d array
             r = results[i]
-            return SavedTensor(a, r._vc, None, True, i, r._requires_grad)
+            return SavedTensor(r._data, r._vc, None, True, i, r._requires_grad)
     for x, t in zip(arrays, tensors):
         if t is not None and a is x:
             if t._requires_grad and t.grad_fn is None:
                 return SavedTensor(a, t._vc, leaf=t)
             return SavedTensor(a, t._vc, None, t.grad_fn, t._output_nr, t._requires_grad)
-    return SavedTensor(a, None)
+    return SavedTensor(np.asarray(a) if isinstance(a, np.generic) else a, None)
 
 
 def _as_array(y, cls):

@@ -1,3 +1,5 @@
 """Saving and loading tensors (safetensors format, never pickle)."""
 
-from ember.io.serialization import load, save  # noqa: F401
+from ember.io.serialization import SafetensorsError, load, save
+
+__all__ = ["SafetensorsError", "load", "save"]

@@ -6,3 +6,4 @@ from ember.ops.reduce import *  # noqa: F403
 from ember.ops.shape import *  # noqa: F403
 from ember.ops.indexing import *  # noqa: F403
 from ember.ops.linalg import *  # noqa: F403
+from ember.ops.nn import log_softmax, softmax  # noqa: F401 - also top-level, as torch.softmax

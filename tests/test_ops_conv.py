@@ -1,0 +1,528 @@
+"""Convolution, pooling, padding and resizing ops against PyTorch.
+
+Second-order checks wrap the op in a square (``op(x) ** 2``): the op's own second derivative
+is zero where it is linear in x (pooling, padding, resizing), and PyTorch links its first
+gradient to x only for some of these ops, so a bare op would compare nothing, or compare a
+missing gradient with PyTorch's zeros. The square makes the gradient flow through the op's
+backward a second time, which is what must be right.
+"""
+
+import numpy as np
+import pytest
+
+import ember
+from tests.oracle import check, check_raises, rand
+
+
+def F(m):
+    return m.nn.functional
+
+
+# ---------------------------------------------------------------- conv2d
+CONV2D = [
+    ((2, 2, 5, 5), (3, 2, 3, 3), True, {}),
+    ((2, 2, 5, 5), (3, 2, 3, 3), False, {"stride": 2, "padding": 1}),
+    ((1, 2, 6, 5), (2, 2, 3, 2), True, {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2)}),
+    ((2, 2, 5, 5), (3, 2, 3, 3), True, {"padding": "same", "dilation": 2}),
+    ((1, 2, 5, 6), (2, 2, 2, 4), True, {"padding": "same"}),  # odd totals: extra after
+    ((1, 2, 5, 6), (2, 2, 3, 2), False, {"padding": "same", "dilation": (2, 3)}),
+    ((2, 2, 5, 5), (2, 2, 3, 3), True, {"padding": "valid"}),
+    ((2, 4, 5, 5), (4, 2, 3, 3), True, {"groups": 2, "padding": 1}),
+    ((1, 3, 5, 5), (6, 1, 3, 3), True, {"groups": 3, "stride": 2}),  # depthwise
+    ((1, 3, 7, 4), (2, 3, 2, 3), True, {"stride": 3, "padding": 2}),
+    ((1, 2, 4, 4), (3, 2, 1, 1), True, {}),
+    ((2, 5, 5), (3, 2, 3, 3), True, {"padding": 1}),  # unbatched
+    ((0, 2, 5, 5), (3, 2, 3, 3), True, {}),  # empty batch
+]
+
+
+@pytest.mark.parametrize("xs, ws, bias, kw", CONV2D)
+def test_conv2d(xs, ws, bias, kw):
+    args = [rand(*xs), rand(*ws)] + ([rand(ws[0])] if bias else [])
+    check(lambda m, x, w, *b: F(m).conv2d(x, w, *b, **kw), *args, gradgrad=True)
+
+
+def test_conv2d_float32():
+    args = rand(2, 4, 6, 6, dtype=np.float32), rand(4, 2, 3, 3, dtype=np.float32)
+    b = rand(4, dtype=np.float32)
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, stride=2, padding=1, groups=2), *args, b)
+
+
+def test_conv2d_second_order_mixed():
+    # a gradient that itself goes through a conv, then is differentiated again
+    def f(m, x, w):
+        y = F(m).conv2d(x, w, padding=1)
+        (gx,) = m.autograd.grad((y * y).sum(), [x], create_graph=True)
+        return F(m).conv2d(gx, w)
+
+    # (no finite differences: they run under no_grad, where autograd.grad cannot)
+    check(f, rand(1, 2, 4, 4), rand(2, 2, 3, 3), gradcheck=False, gradgrad=True)
+
+
+# ---------------------------------------------------------------- conv1d
+CONV1D = [
+    ((2, 2, 7), (3, 2, 3), True, {}),
+    ((2, 2, 7), (3, 2, 3), False, {"stride": 2, "padding": 1, "dilation": 2}),
+    ((2, 2, 7), (3, 2, 4), True, {"padding": "same"}),
+    ((1, 4, 6), (4, 2, 2), True, {"groups": 2, "padding": (1,)}),
+    ((3, 6), (2, 3, 3), True, {"padding": "valid"}),  # unbatched
+]
+
+
+@pytest.mark.parametrize("xs, ws, bias, kw", CONV1D)
+def test_conv1d(xs, ws, bias, kw):
+    args = [rand(*xs), rand(*ws)] + ([rand(ws[0])] if bias else [])
+    check(lambda m, x, w, *b: F(m).conv1d(x, w, *b, **kw), *args, gradgrad=True)
+
+
+def test_conv1d_float32():
+    check(lambda m, x, w: F(m).conv1d(x, w, padding=2), rand(2, 3, 9, dtype=np.float32),
+          rand(4, 3, 5, dtype=np.float32))  # fmt: skip
+
+
+# ---------------------------------------------------------------- conv_transpose
+CONV_T2D = [
+    ((2, 3, 4, 4), (3, 2, 3, 3), True, {}),
+    ((1, 3, 3, 4), (3, 2, 3, 3), True, {"stride": 2, "padding": 1, "output_padding": 1}),
+    ((2, 4, 3, 3), (4, 1, 3, 2), True, {"groups": 2, "stride": (1, 2)}),
+    ((1, 2, 3, 3), (2, 2, 3, 3), False, {"dilation": 2, "output_padding": 1}),  # op < dilation
+    (
+        (1, 2, 3, 4),
+        (2, 3, 2, 3),
+        True,
+        {"stride": (2, 3), "padding": (0, 1), "output_padding": (1, 2)},
+    ),
+    ((3, 4, 4), (3, 2, 3, 3), True, {"padding": 1}),  # unbatched
+]
+
+
+@pytest.mark.parametrize("xs, ws, bias, kw", CONV_T2D)
+def test_conv_transpose2d(xs, ws, bias, kw):
+    groups = kw.get("groups", 1)
+    args = [rand(*xs), rand(*ws)] + ([rand(ws[1] * groups)] if bias else [])
+    check(lambda m, x, w, *b: F(m).conv_transpose2d(x, w, *b, **kw), *args, gradgrad=True)
+
+
+def test_conv_transpose2d_float32():
+    args = rand(2, 4, 3, 3, dtype=np.float32), rand(4, 3, 3, 3, dtype=np.float32)
+    check(lambda m, x, w: F(m).conv_transpose2d(x, w, stride=2, padding=1), *args)
+
+
+@pytest.mark.parametrize("kw", [{}, {"stride": 2, "padding": 1, "output_padding": 1}])
+def test_conv_transpose1d(kw):
+    args = rand(2, 3, 5), rand(3, 2, 3), rand(2)
+    check(lambda m, x, w, b: F(m).conv_transpose1d(x, w, b, **kw), *args, gradgrad=True)
+
+
+# ---------------------------------------------------------------- max pooling
+MAX_POOL2D = [
+    ((2, 2, 5, 5), {"kernel_size": 2}),
+    ((2, 2, 5, 5), {"kernel_size": 3, "stride": 2, "padding": 1}),
+    (
+        (1, 2, 5, 5),
+        {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True},
+    ),  # last dropped
+    ((1, 2, 6, 7), {"kernel_size": 3, "stride": 2, "ceil_mode": True}),
+    ((1, 2, 7, 6), {"kernel_size": 3, "stride": 1, "padding": 1, "dilation": 2}),
+    ((1, 2, 5, 7), {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1)}),
+    ((2, 5, 5), {"kernel_size": 2, "stride": 1}),  # unbatched
+    ((0, 2, 4, 4), {"kernel_size": 2}),
+]
+
+
+@pytest.mark.parametrize("xs, kw", MAX_POOL2D)
+def test_max_pool2d(xs, kw):
+    check(lambda m, x: F(m).max_pool2d(x, **kw), rand(*xs))
+    check(lambda m, x: F(m).max_pool2d(x, **kw) ** 2, rand(*xs), gradcheck=False, gradgrad=True)
+
+
+@pytest.mark.parametrize("xs, kw", MAX_POOL2D[1:4])
+def test_max_pool2d_indices(xs, kw):
+    check(lambda m, x: F(m).max_pool2d(x, return_indices=True, **kw), rand(*xs))
+
+
+def test_max_pool2d_float32_and_int():
+    check(lambda m, x: F(m).max_pool2d(x, 3, 2, 1), rand(2, 3, 6, 6, dtype=np.float32))
+    ints = np.random.default_rng(0).integers(-9, 9, (1, 2, 5, 5))
+    check(lambda m, x: F(m).max_pool2d(x, 2, 2, 1, return_indices=True), ints)
+
+
+def test_max_pool2d_special_values():
+    # a window of only -inf points at its first position inside the input; NaN wins
+    x = np.full((1, 1, 3, 3), -np.inf)
+    kw = {"stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True, "return_indices": True}
+    check(lambda m, x: F(m).max_pool2d(x, 3, **kw), x, grad=False)
+    y = np.arange(16.0).reshape(1, 1, 4, 4)
+    y[0, 0, 0, 0] = y[0, 0, 1, 1] = np.nan
+    check(lambda m, x: F(m).max_pool2d(x, 2, return_indices=True), y, grad=False)
+
+
+MAX_POOL1D = [
+    ((2, 2, 7), {"kernel_size": 2}),
+    ((2, 2, 7), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+    ((1, 2, 8), {"kernel_size": 2, "dilation": 3, "padding": 1}),
+    ((3, 6), {"kernel_size": 2, "stride": 1}),  # unbatched
+]
+
+
+@pytest.mark.parametrize("xs, kw", MAX_POOL1D)
+def test_max_pool1d(xs, kw):
+    check(lambda m, x: F(m).max_pool1d(x, return_indices=True, **kw), rand(*xs))
+    check(lambda m, x: F(m).max_pool1d(x, **kw) ** 2, rand(*xs), gradcheck=False, gradgrad=True)
+
+
+# ---------------------------------------------------------------- average pooling
+AVG_POOL2D = [
+    ((2, 2, 5, 5), {"kernel_size": 2}),
+    ((2, 2, 5, 5), {"kernel_size": 3, "stride": 2, "padding": 1}),
+    ((1, 2, 5, 5), {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}),
+    ((1, 2, 5, 6), {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}),
+    (
+        (1, 2, 6, 5),
+        {
+            "kernel_size": 3,
+            "stride": 2,
+            "padding": 1,
+            "ceil_mode": True,
+            "count_include_pad": False,
+        },
+    ),
+    ((1, 2, 5, 7), {"kernel_size": (2, 3), "stride": (1, 2), "padding": (1, 1)}),
+    ((1, 2, 5, 5), {"kernel_size": 3, "padding": 1, "divisor_override": 4}),
+    ((2, 5, 5), {"kernel_size": 2, "stride": 1}),  # unbatched
+    ((0, 2, 4, 4), {"kernel_size": 2}),
+]
+
+
+@pytest.mark.parametrize("xs, kw", AVG_POOL2D)
+def test_avg_pool2d(xs, kw):
+    check(lambda m, x: F(m).avg_pool2d(x, **kw), rand(*xs))
+    check(lambda m, x: F(m).avg_pool2d(x, **kw) ** 2, rand(*xs), gradcheck=False, gradgrad=True)
+
+
+def test_avg_pool2d_float32_and_int():
+    check(
+        lambda m, x: F(m).avg_pool2d(x, 3, 2, 1, ceil_mode=True), rand(2, 3, 6, 6, dtype=np.float32)
+    )
+    ints = np.random.default_rng(1).integers(-9, 9, (1, 2, 5, 5))  # truncating division
+    check(lambda m, x: F(m).avg_pool2d(x, 2, 2, 1), ints)
+
+
+@pytest.mark.parametrize("kw", [{"kernel_size": 3}, {"kernel_size": 2, "stride": 2, "padding": 1,
+                                                     "ceil_mode": True, "count_include_pad": False}])  # fmt: skip
+def test_avg_pool1d(kw):
+    check(lambda m, x: F(m).avg_pool1d(x, **kw) ** 2, rand(2, 2, 7), gradgrad=True)
+
+
+# ---------------------------------------------------------------- adaptive average pooling
+ADAPTIVE2D = [
+    ((2, 2, 5, 5), 3),  # overlapping windows
+    ((2, 2, 7, 5), (4, 3)),
+    ((1, 2, 5, 6), (2, None)),
+    ((1, 2, 5, 4), 1),
+    ((1, 2, 3, 4), (5, 7)),  # larger than the input
+    ((2, 5, 6), (3, 4)),  # unbatched
+]
+
+
+@pytest.mark.parametrize("xs, out", ADAPTIVE2D)
+def test_adaptive_avg_pool2d(xs, out):
+    check(lambda m, x: F(m).adaptive_avg_pool2d(x, out), rand(*xs))
+    check(lambda m, x: F(m).adaptive_avg_pool2d(x, out) ** 2, rand(*xs), gradcheck=False,
+          gradgrad=True)  # fmt: skip
+
+
+def test_adaptive_avg_pool_float32_and_1d():
+    check(lambda m, x: F(m).adaptive_avg_pool2d(x, (3, 2)), rand(2, 3, 7, 5, dtype=np.float32))
+    check(lambda m, x: F(m).adaptive_avg_pool1d(x, 3) ** 2, rand(2, 2, 7), gradgrad=True)
+
+
+# ---------------------------------------------------------------- pad
+PAD = [
+    ((2, 3, 4), (1, 2), "constant", None),
+    ((2, 2, 3, 4), (1, 2, 0, 1), "constant", 0.5),
+    ((2, 2, 3, 4), (-1, 2, 1, -2), "constant", None),  # negative pads crop
+    ((2, 2, 3, 4), (1, 1, 1, 1, 1, 1), "constant", None),  # pads the channels too
+    ((2, 2, 4, 5), (2, 1, 1, 3), "reflect", None),
+    ((2, 2, 4, 5), (-1, 2, 0, 1), "reflect", None),
+    ((2, 5), (4, 3), "reflect", None),  # unbatched 1-D
+    ((2, 3, 5), (4, 1), "reflect", None),
+    ((2, 2, 3, 4), (2, 1, 3, 1), "replicate", None),
+    ((3, 4), (3, 2), "replicate", None),
+    ((2, 2, 3, 4), (4, 1, 3, 2), "circular", None),  # a pad as large as the size
+    ((2, 2, 3, 5), (-1, 2, 2, -1), "circular", None),  # crops first, then wraps the rest
+    ((1, 1, 2, 3, 3), (1, 1, 1, 2, 1, 1), "reflect", None),  # 3-D padding
+]
+
+
+@pytest.mark.parametrize("xs, p, mode, value", PAD)
+def test_pad(xs, p, mode, value):
+    check(lambda m, x: F(m).pad(x, p, mode=mode, value=value), rand(*xs))
+    check(lambda m, x: F(m).pad(x, p, mode=mode, value=value) ** 2, rand(*xs), gradcheck=False,
+          gradgrad=True)  # fmt: skip
+
+
+def test_pad_float32_and_int():
+    check(
+        lambda m, x: F(m).pad(x, (1, 2, 2, 1), mode="reflect"), rand(2, 3, 4, 4, dtype=np.float32)
+    )
+    ints = np.arange(12).reshape(1, 3, 4)
+    check(lambda m, x: F(m).pad(x, (1, 2), value=7), ints)
+
+
+# ---------------------------------------------------------------- interpolate
+INTERP = [
+    ((2, 2, 4, 5), {"size": (7, 3)}),
+    ((2, 2, 3, 4), {"scale_factor": 2}),
+    ((2, 3, 3, 5), {"scale_factor": 1.3}),  # 2-D: a size that stays is copied
+    ((1, 2, 5, 3), {"scale_factor": (2.1, 2.2)}),  # 2-D: a doubled size is halved
+    ((1, 2, 7, 6), {"scale_factor": (0.5, 0.7)}),
+    ((1, 2, 5, 4), {"scale_factor": 1.7, "recompute_scale_factor": True}),
+    ((2, 2, 5), {"size": 8}),
+    ((1, 2, 2, 3, 2), {"scale_factor": 2}),
+    ((1, 2, 4, 5), {"size": (7, 3), "mode": "bilinear"}),
+    ((1, 2, 4, 5), {"size": (7, 3), "mode": "bilinear", "align_corners": True}),
+    ((1, 2, 3, 4), {"scale_factor": 1.7, "mode": "bilinear"}),
+    ((1, 2, 5, 4), {"scale_factor": (0.6, 2.5), "mode": "bilinear", "align_corners": True}),
+    ((1, 2, 3, 5), {"scale_factor": 1.3, "mode": "bilinear"}),  # a size that stays
+    ((1, 2, 5, 4), {"scale_factor": 1.7, "mode": "bilinear", "recompute_scale_factor": True}),
+    ((1, 2, 5, 4), {"size": 1, "mode": "bilinear", "align_corners": True}),
+    ((2, 2, 5), {"size": 8, "mode": "linear"}),
+    ((2, 2, 5), {"scale_factor": 0.5, "mode": "linear", "align_corners": True}),
+    ((1, 2, 2, 3, 2), {"size": (3, 2, 4), "mode": "trilinear"}),
+    ((2, 2, 7, 5), {"size": (3, 2), "mode": "area"}),
+]
+
+
+@pytest.mark.parametrize("xs, kw", INTERP)
+def test_interpolate(xs, kw):
+    check(lambda m, x: F(m).interpolate(x, **kw), rand(*xs))
+    check(lambda m, x: F(m).interpolate(x, **kw) ** 2, rand(*xs), gradcheck=False, gradgrad=True)
+
+
+@pytest.mark.parametrize("xs, scale", [((1, 2, 3), 1.3), ((1, 1, 3, 2, 5), (1.3, 2.2, 1.1))])
+def test_interpolate_nearest_kept_size_1d_3d(xs, scale):
+    # In 1-D and 3-D PyTorch's forward maps a size that stays (or doubles) with 1 / scale
+    # (here [0, 0, 1] for 3 -> 3), but its backward copies that dim as if the map were the
+    # identity: its gradient is not the gradient of its forward. ember follows the forward,
+    # so only the values are compared (ember's gradient is checked by finite differences).
+    check(lambda m, x: F(m).interpolate(x, scale_factor=scale), rand(*xs), grad=False)
+    x = ember.tensor(rand(*xs), requires_grad=True)
+    up = ember.tensor(rand(*F(ember).interpolate(x, scale_factor=scale).shape))
+    (gx,) = ember.autograd.grad(F(ember).interpolate(x, scale_factor=scale), [x], up)
+    fd = _finite_difference(lambda a: F(ember).interpolate(a, scale_factor=scale), x, up)
+    np.testing.assert_allclose(gx.numpy(), fd, rtol=1e-6, atol=1e-8)
+
+
+def _finite_difference(f, x, up, eps=1e-6):
+    data, out = x.detach().numpy().copy(), np.zeros(x.shape)
+    for i in np.ndindex(*x.shape):
+        for sign in (1, -1):
+            d = data.copy()
+            d[i] += sign * eps
+            out[i] += sign * float((f(ember.tensor(d)).numpy() * up.numpy()).sum()) / (2 * eps)
+    return out
+
+
+def test_interpolate_float32():
+    x = rand(2, 3, 5, 7, dtype=np.float32)
+    check(lambda m, x: F(m).interpolate(x, scale_factor=1.5, mode="bilinear"), x)
+    check(lambda m, x: F(m).interpolate(x, size=(9, 4)), x)
+
+
+def test_interpolate_nearest_index_rounding():
+    # sizes where float32 rounding of in/out decides the source index
+    x = np.arange(7.0).reshape(1, 1, 7)
+    for out in (3, 10, 11, 13, 20, 21, 22):
+        check(lambda m, x, out=out: F(m).interpolate(x, size=out), x, grad=False)
+
+
+# ---------------------------------------------------------------- errors
+def _x(*shape):
+    return rand(*shape, seed=0)
+
+
+CONV_ERRORS = [
+    (lambda m, x, w: F(m).conv2d(x, w), (_x(3, 32), _x(8, 3, 3, 3)),
+     "conv2d: expected input with 4 dimensions (N, C, H, W) or 3 (C, H, W), received shape (3, 32)"),
+    (lambda m, x, w: F(m).conv2d(x, w), (_x(1, 3, 5, 5), _x(8, 3, 3)),
+     "conv2d: expected weight with 4 dimensions"),
+    (lambda m, x, w: F(m).conv2d(x, w), (_x(2, 3, 5, 5), _x(8, 4, 3, 3)),
+     "conv2d: input has 3 channels but weight expects 4 (weight shape (8, 4, 3, 3), groups=1)"),
+    (lambda m, x, w: F(m).conv2d(x, w, groups=3), (_x(1, 3, 5, 5), _x(8, 1, 3, 3)),
+     "conv2d: out_channels (8, weight shape (8, 1, 3, 3)) must be divisible by groups (3)"),
+    (lambda m, x, w: F(m).conv2d(x, w, groups=2), (_x(1, 3, 5, 5), _x(4, 1, 3, 3)),
+     "conv2d: input has 3 channels but weight expects 2 (weight shape (4, 1, 3, 3), groups=2)"),
+    (lambda m, x, w: F(m).conv2d(x, w, groups=0), (_x(1, 3, 5, 5), _x(4, 3, 3, 3)),
+     "conv2d: groups must be a positive int, received 0"),
+    (lambda m, x, w: F(m).conv2d(x, w, stride=0), (_x(1, 3, 5, 5), _x(4, 3, 3, 3)),
+     "conv2d: stride must be positive, received (0, 0)"),
+    (lambda m, x, w: F(m).conv2d(x, w, dilation=(1, 0)), (_x(1, 3, 5, 5), _x(4, 3, 3, 3)),
+     "conv2d: dilation must be positive, received (1, 0)"),
+    (lambda m, x, w: F(m).conv2d(x, w, padding=-1), (_x(1, 3, 5, 5), _x(4, 3, 3, 3)),
+     "conv2d: padding must be non-negative, received (-1, -1)"),
+    (lambda m, x, w: F(m).conv2d(x, w, stride=(1, 2, 3)), (_x(1, 3, 5, 5), _x(4, 3, 3, 3)),
+     "conv2d: expected stride to be an int or a tuple of 2 ints, received (1, 2, 3)"),
+    (lambda m, x, w: F(m).conv2d(x, w, stride=1.5), (_x(1, 3, 5, 5), _x(4, 3, 3, 3)),
+     "conv2d: expected stride to be an int or a tuple of 2 ints, received 1.5"),
+    (lambda m, x, w: F(m).conv2d(x, w, padding="same", stride=2), (_x(1, 3, 5, 5), _x(4, 3, 3, 3)),
+     "conv2d: padding='same' needs stride 1, received stride (2, 2)"),
+    (lambda m, x, w: F(m).conv2d(x, w, padding="full"), (_x(1, 3, 5, 5), _x(4, 3, 3, 3)),
+     "conv2d: padding must be 'valid', 'same', an int or a tuple, received 'full'"),
+    (lambda m, x, w: F(m).conv2d(x, w), (_x(1, 3, 5, 5), _x(4, 3, 7, 7)),
+     ("conv2d: the kernel (size (7, 7), (7, 7) with dilation) is larger than the padded input "
+     "(size (5, 5))")),
+    (lambda m, x, w: F(m).conv2d(x, w, dilation=4, padding=1), (_x(1, 3, 5, 5), _x(4, 3, 3, 3)),
+     ("conv2d: the kernel (size (3, 3), (9, 9) with dilation) is larger than the padded input "
+     "(size (7, 7))")),
+    (lambda m, x, w: F(m).conv2d(x, w), (_x(1, 3, 5, 5), _x(4, 3, 0, 3)),
+     "conv2d: the kernel sizes must be positive, received weight shape (4, 3, 0, 3)"),
+    (lambda m, x, w, b: F(m).conv2d(x, w, b), (_x(1, 3, 5, 5), _x(4, 3, 3, 3), _x(5)),
+     "conv2d: expected bias of shape (4,) for weight of shape (4, 3, 3, 3), received shape (5,)"),
+    (lambda m, x, w: F(m).conv2d(x, w), (_x(1, 3, 5, 5).astype(np.float32), _x(4, 3, 3, 3)),
+     "conv2d: input (float32) and weight (float64) must have the same dtype"),
+    (lambda m, x, w: F(m).conv1d(x, w), (_x(1, 2, 3, 5), _x(4, 2, 3)),
+     "conv1d: expected input with 3 dimensions (N, C, L) or 2 (C, L), received shape (1, 2, 3, 5)"),
+    (lambda m, x, w: F(m).conv1d(x, w, padding="same", stride=2), (_x(1, 2, 5), _x(4, 2, 3)),
+     "conv1d: padding='same' needs stride 1, received stride 2"),
+    (lambda m, x, w: F(m).conv_transpose2d(x, w), (_x(2, 3, 5, 5), _x(4, 2, 3, 3)),
+     ("conv_transpose2d: input has 3 channels but weight expects 4 (weight shape (4, 2, 3, 3), "
+     "groups=1)")),
+    (lambda m, x, w: F(m).conv_transpose2d(x, w, groups=2), (_x(2, 3, 5, 5), _x(3, 2, 3, 3)),
+     "conv_transpose2d: in_channels (3, weight shape (3, 2, 3, 3)) must be divisible by groups (2)"),
+    (lambda m, x, w: F(m).conv_transpose2d(x, w, output_padding=1), (_x(1, 3, 5, 5), _x(3, 2, 3, 3)),
+     ("conv_transpose2d: output_padding must be smaller than stride or dilation, received "
+     "output_padding (1, 1), stride (1, 1), dilation (1, 1)")),
+    (lambda m, x, w: F(m).conv_transpose2d(x, w, padding=5), (_x(1, 3, 5, 5), _x(3, 2, 3, 3)),
+     "conv_transpose2d: the output would have size (-3, -3) for input size (5, 5)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("f, args, match", CONV_ERRORS)
+def test_conv_errors(f, args, match):
+    check_raises(f, *args, match=match)
+
+
+POOL_ERRORS = [
+    (lambda m, x: F(m).max_pool2d(x, 2), _x(5, 5),
+     "max_pool2d: expected input with 4 dimensions (N, C, H, W) or 3 (C, H, W), received shape (5, 5)"),
+    (lambda m, x: F(m).max_pool2d(x, 2), _x(2, 3, 0, 5),
+     ("max_pool2d: expected an input with non-zero channels and spatial sizes (the batch may be "
+     "empty), received shape (2, 3, 0, 5)")),
+    (lambda m, x: F(m).max_pool2d(x, 3, padding=2), _x(1, 2, 5, 5),
+     ("max_pool2d: padding must be non-negative and at most half of kernel_size, received "
+     "padding (2, 2) for kernel_size (3, 3)")),
+    (lambda m, x: F(m).max_pool2d(x, 7), _x(1, 2, 5, 5),
+     "max_pool2d: the output would be empty (size (0, 0)) for input size (5, 5)"),
+    (lambda m, x: F(m).max_pool2d(x, 0), _x(1, 2, 5, 5),
+     "max_pool2d: kernel_size must be positive, received (0, 0)"),
+    (lambda m, x: F(m).max_pool2d(x, 2, stride=(1, 0)), _x(1, 2, 5, 5),
+     "max_pool2d: stride must be positive, received (1, 0)"),
+    (lambda m, x: F(m).max_pool2d(x, 2, dilation=0), _x(1, 2, 5, 5),
+     "max_pool2d: dilation must be positive, received (0, 0)"),
+    (lambda m, x: F(m).max_pool2d(x, (2, 2, 2)), _x(1, 2, 5, 5),
+     "max_pool2d: expected kernel_size to be an int or a tuple of 2 ints, received (2, 2, 2)"),
+    (lambda m, x: F(m).max_pool2d(x, 2), np.ones((1, 1, 4, 4), dtype=bool),
+     "max_pool2d: expected a numeric input, received bool"),
+    (lambda m, x: F(m).max_pool1d(x, 2), _x(2, 3, 5, 5),
+     ("max_pool1d: expected input with 3 dimensions (N, C, L) or 2 (C, L), received shape "
+     "(2, 3, 5, 5)")),
+    (lambda m, x: F(m).max_pool1d(x, 4, padding=1), _x(1, 2, 1),
+     "max_pool1d: the output would be empty (size 0) for input size 1"),
+    (lambda m, x: F(m).avg_pool2d(x, 2, divisor_override=0), _x(1, 2, 5, 5),
+     "avg_pool2d: divisor_override must be a non-zero int, received 0"),
+    (lambda m, x: F(m).avg_pool2d(x, 3, padding=2), _x(1, 2, 5, 5),
+     "avg_pool2d: padding must be non-negative and at most half of kernel_size"),
+    (lambda m, x: F(m).avg_pool2d(x, 6), _x(1, 2, 5, 5),
+     "avg_pool2d: the output would be empty (size (0, 0)) for input size (5, 5)"),
+    (lambda m, x: F(m).adaptive_avg_pool2d(x, (2, 2, 2)), _x(1, 2, 5, 5),
+     ("adaptive_avg_pool2d: expected output_size to be an int or a tuple of 2 ints (or None), "
+     "received (2, 2, 2)")),
+    (lambda m, x: F(m).adaptive_avg_pool2d(x, -1), _x(1, 2, 5, 5),
+     "adaptive_avg_pool2d: output_size must be non-negative, received (-1, -1)"),
+    (lambda m, x: F(m).adaptive_avg_pool2d(x, 2), _x(5, 5),
+     ("adaptive_avg_pool2d: expected input with 4 dimensions (N, C, H, W) or 3 (C, H, W), "
+     "received shape (5, 5)")),
+    (lambda m, x: F(m).adaptive_avg_pool2d(x, 2), _x(2, 3, 0, 5),
+     "adaptive_avg_pool2d: expected an input with non-zero channels and spatial sizes"),
+    (lambda m, x: F(m).adaptive_avg_pool2d(x, 2), np.ones((1, 2, 4, 4), dtype=np.int64),
+     "adaptive_avg_pool2d: expected a floating-point input, received int64"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("f, x, match", POOL_ERRORS)
+def test_pool_errors(f, x, match):
+    check_raises(f, x, match=match)
+
+
+PAD_ERRORS = [
+    (lambda m, x: F(m).pad(x, (1, 2, 3)), _x(2, 3, 4),
+     "pad: the padding must have an even length (pairs), received (1, 2, 3)"),
+    (lambda m, x: F(m).pad(x, (1,) * 8), _x(2, 3, 4),
+     "pad: padding (1, 1, 1, 1, 1, 1, 1, 1) pads 4 dims, but the input has shape (2, 3, 4) (3 dims)"),
+    (lambda m, x: F(m).pad(x, (1.5, 1)), _x(2, 3, 4),
+     "pad: expected pad to be a tuple of ints, received (1.5, 1)"),
+    (lambda m, x: F(m).pad(x, (-3, -2)), _x(2, 3, 4),
+     "pad: padding (-3, -2) of dim 2 crops more than its size 4, for input shape (2, 3, 4)"),
+    (lambda m, x: F(m).pad(x, (4, 1), mode="reflect"), _x(2, 3, 4),
+     ("pad: reflect padding must be smaller than the size of the dim it pads, received padding "
+     "(4, 1) for dim 2 of size 4 (input shape (2, 3, 4))")),
+    (lambda m, x: F(m).pad(x, (5, 1), mode="circular"), _x(2, 3, 4),
+     ("pad: circular padding must be at most the size of the dim it pads (after cropping by "
+      "negative pads), received padding (5, 1) for dim 2 of size 4")),
+    (lambda m, x: F(m).pad(x, (3, -2), mode="circular"), _x(2, 3, 4),
+     "pad: circular padding must be at most the size of the dim it pads (after cropping"),
+    (lambda m, x: F(m).pad(x, (-2, -2, 0, 1), mode="reflect"), _x(2, 3, 4),
+     "pad: mode 'reflect' cannot pad dim 2 of size 4 by (-2, -2)"),
+    (lambda m, x: F(m).pad(x, (1, 1), mode="reflect", value=2.0), _x(2, 3, 4),
+     "pad: mode 'reflect' takes no value, received value=2.0"),
+    (lambda m, x: F(m).pad(x, (1, 1), mode="wrap"), _x(2, 3, 4),
+     "pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', received 'wrap'"),
+    (lambda m, x: F(m).pad(x, (1, 1), mode="replicate"), _x(2, 3, 4, 5),
+     ("pad: mode 'replicate' pads the last 1, 2 or 3 dims of an input with one or two more dims; "
+     "received padding of length 2 for input shape (2, 3, 4, 5)")),
+    (lambda m, x: F(m).pad(x, (1, 1), mode="replicate"), _x(2, 3, 0),
+     "pad: mode 'replicate' cannot pad dim 2 of size 0 by (1, 1)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("f, x, match", PAD_ERRORS)
+def test_pad_errors(f, x, match):
+    check_raises(f, x, match=match)
+
+
+INTERP_ERRORS = [
+    (lambda m, x: F(m).interpolate(x), _x(1, 2, 4, 4),
+     "interpolate: either size or scale_factor must be given"),
+    (lambda m, x: F(m).interpolate(x, size=3, scale_factor=2), _x(1, 2, 4, 4),
+     "interpolate: only one of size or scale_factor may be given"),
+    (lambda m, x: F(m).interpolate(x, size=(3, 3, 3)), _x(1, 2, 4, 4),
+     ("interpolate: size (3, 3, 3) must have one entry per spatial dim of the input, which has "
+     "spatial sizes (4, 4)")),
+    (lambda m, x: F(m).interpolate(x, scale_factor=(2, 2, 2)), _x(1, 2, 4, 4),
+     "interpolate: scale_factor (2, 2, 2) must have one entry per spatial dim"),
+    (lambda m, x: F(m).interpolate(x, size=3, align_corners=True), _x(1, 2, 4, 4),
+     ("interpolate: align_corners can only be set with the modes linear, bilinear and "
+     "trilinear, received mode 'nearest'")),
+    (lambda m, x: F(m).interpolate(x, size=3, mode="bilinear"), _x(2, 4, 4),
+     "interpolate: mode 'bilinear' needs a 4-D input, received shape (2, 4, 4)"),
+    (lambda m, x: F(m).interpolate(x, size=3, mode="linear"), _x(1, 2, 4, 4),
+     "interpolate: mode 'linear' needs a 3-D input, received shape (1, 2, 4, 4)"),
+    (lambda m, x: F(m).interpolate(x, size=3, mode="lanczos"), _x(1, 2, 4, 4),
+     ("interpolate: mode must be 'nearest', 'linear', 'bilinear', 'trilinear' or 'area', "
+     "received 'lanczos'")),
+    (lambda m, x: F(m).interpolate(x, scale_factor=0.1), _x(1, 2, 4, 4),
+     ("interpolate: input and output sizes must be positive, received input size (4, 4) and "
+     "output size (0, 0)")),
+    (lambda m, x: F(m).interpolate(x, scale_factor=2), _x(4, 4),
+     "interpolate: expected a 3-D, 4-D or 5-D input (N, C, spatial...), received shape (4, 4)"),
+    (lambda m, x: F(m).interpolate(x, size=3, recompute_scale_factor=True), _x(1, 2, 4, 4),
+     "interpolate: recompute_scale_factor has no meaning with an explicit size"),
+    (lambda m, x: F(m).interpolate(x, size=3), np.ones((1, 2, 4, 4), dtype=np.int64),
+     "interpolate: expected a floating-point input, received int64"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("f, x, match", INTERP_ERRORS)
+def test_interpolate_errors(f, x, match):
+    check_raises(f, x, match=match)
