@@ -146,6 +146,14 @@ def test_cat_promotes_dtypes():
     check(lambda m, a, b: m.cat([a, b], 1), rand(0), rand(2, 3, dtype=np.float32))
 
 
+def test_cat_skipped_empty_tensor_gets_empty_gradient():
+    e = ember.zeros(0, requires_grad=True)
+    x = ember.ones(2, 3, requires_grad=True)
+    ember.cat([e, x, e], 1).sum().backward()
+    assert e.grad is not None and e.grad.shape == (0,)
+    assert x.grad.tolist() == [[1.0] * 3] * 2
+
+
 STACK = [((2, 3), 0), ((2, 3), 2), ((2, 3), -1), ((), 0), ((0, 2), 1)]
 
 

@@ -433,20 +433,27 @@ def tile(input, dims) -> Tensor:
 
 # ---------------------------------------------------------------- cat, stack, split
 class Cat(Function):
+    """Concatenate along ``dim`` the inputs not marked in ``skip`` (PyTorch's legacy rule
+    leaves out 1-D empty tensors; they still get their (empty) gradient)."""
+
     @staticmethod
-    def forward(ctx, dim, *xs):
-        ctx.dim, ctx.sizes = dim, [x.shape[dim] for x in xs]
-        return get_array_module(xs[0]).concatenate(xs, axis=dim)
+    def forward(ctx, dim, skip, *xs):
+        ctx.dim, ctx.skip = dim, skip
+        ctx.sizes = [x.shape[dim] if not s else 0 for x, s in zip(xs, skip)]
+        kept = [x for x, s in zip(xs, skip) if not s]
+        return get_array_module(xs[0]).concatenate(kept, axis=dim)
 
     @staticmethod
     def backward(ctx, gy):
-        grads, start = [None], 0
+        grads, start = [None, None], 0
         lead = (slice(None),) * ctx.dim
-        for n, need in zip(ctx.sizes, ctx.needs_input_grad[1:]):
-            if need:
-                grads.append(Index.apply(gy, lead + (slice(start, start + n),), (), False))
-            else:
+        for n, s, need in zip(ctx.sizes, ctx.skip, ctx.needs_input_grad[2:]):
+            if not need:
                 grads.append(None)
+            elif s:
+                grads.append(Tensor._make(get_array_module(gy._data).zeros(0, gy._data.dtype)))
+            else:
+                grads.append(Index.apply(gy, lead + (slice(start, start + n),), (), False))
             start += n
         return tuple(grads)
 
@@ -497,8 +504,10 @@ def cat(tensors, dim: int = 0) -> Tensor:
                     f"{first.shape[k]} but got size {x.shape[k]} for tensor number {i} in the "
                     f"list (dim {k})"
                 )
-    xs = [x if x.dtype is dt else x.to(dt) for _, x in kept]
-    return Cat.apply(d, *xs)
+    kept_ids = {i for i, _ in kept}
+    skip = tuple(i not in kept_ids for i in range(len(tensors)))
+    xs = [x if x.dtype is dt else x.to(dt) for x in tensors]
+    return Cat.apply(d, skip, *xs)
 
 
 def concat(tensors, dim: int = 0) -> Tensor:
