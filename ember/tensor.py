@@ -49,7 +49,7 @@ class Tensor:
     """A multi-dimensional array that can record the operations made on it.
 
     Create tensors with ``ember.tensor``, ``ember.zeros``, ``ember.randn`` and friends;
-    ``Tensor(data)`` is the same as ``ember.tensor(data)``.
+    ``Tensor(data)`` is ``ember.tensor(data, dtype=ember.get_default_dtype())``.
     """
 
     __slots__ = (
@@ -60,6 +60,8 @@ class Tensor:
     def __init__(self, data=None, dtype=None, device=None, requires_grad=False):
         from ember.creation import _to_array
 
+        # As torch.Tensor(data): the default floating dtype unless one is given.
+        dtype = dtypes.get_default_dtype() if dtype is None else dtype
         arr = _to_array([] if data is None else data, dtype, device)
         Tensor._init(self, arr, False, None, 0)
         if requires_grad:
