@@ -53,7 +53,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "_data", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_base", "grad",
+        "_data", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_base", "_view_fn", "grad",
         "_accumulator", "_retains_grad", "__weakref__",
     )  # fmt: skip
 
@@ -81,6 +81,7 @@ class Tensor:
         t._output_nr = output_nr
         t._vc = VersionCounter()
         t._base = None
+        t._view_fn = None
         t.grad = None
         t._accumulator = None
         t._retains_grad = False
@@ -422,24 +423,48 @@ class Tensor:
                 "wrap the change in `with ember.no_grad():` or use the out-of-place op"
             )
         if self._base is not None:
+            return self._inplace_view(name, fn, *args, **kwargs)
+        out = fn(self, *args, **kwargs)
+        if out.dtype != self.dtype:
+            self._check_cast(name, out)
+            out = out.to(self.dtype)
+        _protect_saved(out.grad_fn, self._data)
+        self._write(name, out)
+        self.grad_fn, self._output_nr = out.grad_fn, out._output_nr
+        self._requires_grad = out._requires_grad
+        return self
+
+    def _inplace_view(self, name: str, fn, *args, **kwargs) -> Tensor:
+        """An in-place change to a view, recorded by autograd (``y[0] += 1``, ``y[0][1] = v``):
+        the new values are written into the base through a ViewWrite node, and the view is
+        then read again from the updated base, so both carry the change in their history."""
+        from ember.ops.shape import ViewWrite
+
+        base = self._base
+        if self._view_fn is None:
             raise RuntimeError(
-                f"{name}: in-place changes to a view (here of a tensor of shape "
-                f"{tuple(self._base.shape)}) are not recorded by autograd; "
-                "assign through the base instead (base[idx] = value) or .clone() the view first"
+                f"{name}: this view of a tensor of shape {tuple(base.shape)} cannot be changed "
+                "in place under autograd; assign through the base (base[idx] = value) or "
+                ".clone() the view first"
+            )
+        if base.grad_fn is None and base._requires_grad:
+            raise RuntimeError(
+                f"{name}: a view of a leaf tensor that requires grad cannot be changed in place; "
+                "wrap the change in `with ember.no_grad():` or use the out-of-place op"
             )
         out = fn(self, *args, **kwargs)
         if out.dtype != self.dtype:
             self._check_cast(name, out)
             out = out.to(self.dtype)
-        node = out.grad_fn
-        if node is not None and node._saved:
-            for s in node._saved:
-                if s is not None and s.data is self._data:
-                    s.data = s.data.copy()
-                    s.counter = None
-        self._write(name, out)
-        self.grad_fn, self._output_nr = out.grad_fn, out._output_nr
-        self._requires_grad = out._requires_grad
+        if out._data.shape != self._data.shape:
+            self._write(name, out)  # raises the shape error
+        _protect_saved(out.grad_fn, base._data)
+        new = ViewWrite.apply(base, out, self._view_fn)
+        base._vc.version += 1
+        base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, 0, new._requires_grad
+        fresh = self._view_fn(base)
+        self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
+        self._requires_grad = fresh._requires_grad
         return self
 
     def _check_cast(self, name, out):
@@ -460,6 +485,18 @@ class Tensor:
         if out._data is not self._data:
             self._data[...] = out._data
         self._vc.version += 1
+
+
+def _protect_saved(node, data) -> None:
+    """Before ``data`` is overwritten in place, give the arrays that ``node`` saved and that
+    share its memory a copy of their own, so backward sees the values from before."""
+    if node is None or not node._saved:
+        return
+    xp = backend.get_array_module(data)
+    for s in node._saved:
+        if s is not None and hasattr(s, "counter") and xp.may_share_memory(s.data, data):
+            s.data = s.data.copy()
+            s.counter = None
 
 
 class _Strong:

@@ -295,3 +295,32 @@ def test_mixed_devices_error_names_both():
     x = ember.ones(2)
     with pytest.raises(RuntimeError, match="cuda|CuPy"):
         x.to("cuda")
+
+
+def _view_inplace_program(lib, a, v, w):
+    x = lib.tensor(a, requires_grad=True)
+    vv = lib.tensor(v, requires_grad=True)
+    ww = lib.tensor(w, requires_grad=True)
+    y = x * 1
+    y[0] += vv              # getitem view, in-place add, then setitem
+    y[1][2] = ww.sum()      # setitem on a view of a view
+    col = y[:, 1]
+    col.mul_(3)             # in-place method on a view
+    y.t()[0].add_(ww[0])    # a view of a transposed view
+    loss = (y * y).sum() + (col * 2).sum()
+    loss.backward()
+    return y, x.grad, vv.grad, ww.grad
+
+
+def test_inplace_changes_to_views_are_recorded_like_torch():
+    a, v, w = rand(3, 4), rand(4), rand(2)
+    e = _view_inplace_program(ember, a, v, w)
+    t = _view_inplace_program(torch, a, v, w)
+    for ei, ti in zip(e, t):
+        close(ei, ti)
+
+
+def test_inplace_on_view_of_leaf_requiring_grad_raises():
+    x = ember.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf"):
+        x[0].add_(1)

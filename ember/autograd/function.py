@@ -171,10 +171,11 @@ class Function:
             t = Tensor._make(y, req, ctx if req else None, i)
             base = y.base
             if base is not None:  # a view of an input shares its version counter
-                for x, src in zip(arrays, tensors):
+                for j, (x, src) in enumerate(zip(arrays, tensors)):
                     if src is not None and (base is x or base is x.base):
                         t._vc = src._vc
                         t._base = src._base if src._base is not None else src
+                        t._view_fn = _replay(cls, args, j, src._view_fn)
                         break
             results.append(t)
 
@@ -221,6 +222,18 @@ def _saved(a, arrays, tensors, outs, results):
                 return SavedTensor(a, t._vc, leaf=t)
             return SavedTensor(a, t._vc, None, t.grad_fn, t._output_nr, t._requires_grad)
     return SavedTensor(np.asarray(a) if isinstance(a, np.generic) else a, None)
+
+
+def _replay(cls, args, j, parent):
+    """A function that makes the same view again from (a new version of) the base, so an
+    in-place change to the view can be written back into the base (Tensor._inplace_view)."""
+    args = args[:j] + (None,) + args[j + 1 :]
+
+    def view_of(base):
+        src = base if parent is None else parent(base)
+        return cls.apply(*args[:j], src, *args[j + 1 :])
+
+    return view_of
 
 
 def _as_array(y, cls):

@@ -76,9 +76,16 @@ def _check_input(op: str, x, nd: int, what: str = "input") -> bool:
     return x.ndim == nd + 1
 
 
-def _lift(vals: tuple, fill: int) -> tuple:
-    """A 1-D argument as the 2-D one of a height-1 op."""
-    return (fill,) + vals if len(vals) == 1 else vals
+def _height1(size, out, kernel, stride, pads, dilation) -> tuple:
+    """The spatial arguments of a 1-D op as those of the 2-D op on a height of 1."""
+    return ((1,) + size, (1,) + out, (1,) + kernel, (1,) + stride, ((0, 0),) + pads,
+            (1,) + dilation)  # fmt: skip
+
+
+def _unlift(y, nd, unbatched):
+    if nd == 1:
+        y = y.squeeze(2)
+    return y.squeeze(0) if unbatched else y
 
 
 # ---------------------------------------------------------------- geometry and raw helpers
@@ -341,18 +348,13 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
             f"than the padded input (size {_show(padded)})"
         )
     out = tuple((p - s) // st + 1 for p, s, st in zip(padded, span, stride))
-    w = weight
+    spatial, w = (size, out, kernel, stride, pads, dilation), weight
     if nd == 1:
-        x, w = x.unsqueeze(2), weight.unsqueeze(2)
-        size, out, kernel = (1,) + size, (1,) + out, (1,) + kernel
-        stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
-    geom = _Geom(size, out, kernel, stride, pads, dilation, groups)
-    y = _Conv.apply(x, w, geom)
+        x, w, spatial = x.unsqueeze(2), weight.unsqueeze(2), _height1(*spatial)
+    y = _Conv.apply(x, w, _Geom(*spatial, groups))
     if bias is not None:
         y = y + bias.reshape(1, -1, 1, 1)
-    if nd == 1:
-        y = y.squeeze(2)
-    return y.squeeze(0) if unbatched else y
+    return _unlift(y, nd, unbatched)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
@@ -418,20 +420,15 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
             f"kernel {_show(kernel)}, stride {_show(stride)}, padding {_show(pads)}; it must be "
             "positive"
         )
-    pads = tuple((p, p) for p in pads)
+    # the X side of the geometry is the output here: a transposed conv is _Conv's adjoint
+    spatial = (size, size_in, kernel, stride, tuple((p, p) for p in pads), dilation)
     w = weight
     if nd == 1:
-        x, w = x.unsqueeze(2), weight.unsqueeze(2)
-        size, size_in, kernel = (1,) + size, (1,) + size_in, (1,) + kernel
-        stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
-    # the X side of the geometry is the output here: a transposed conv is _Conv's adjoint
-    geom = _Geom(size, size_in, kernel, stride, pads, dilation, groups)
-    y = _ConvT.apply(x, w, geom)
+        x, w, spatial = x.unsqueeze(2), weight.unsqueeze(2), _height1(*spatial)
+    y = _ConvT.apply(x, w, _Geom(*spatial, groups))
     if bias is not None:
         y = y + bias.reshape(1, -1, 1, 1)
-    if nd == 1:
-        y = y.squeeze(2)
-    return y.squeeze(0) if unbatched else y
+    return _unlift(y, nd, unbatched)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -606,18 +603,10 @@ def _pool_geom(op, x, kernel_size, stride, padding, dilation, ceil_mode, nd):
     # ceil_mode may let the last window run past the right padding: pad a little more there
     after = tuple(max(p, (o - 1) * s + d * (k - 1) + 1 - n - p)
                   for n, o, s, d, k, p in zip(size, out, stride, dilation, kernel, pads))  # fmt: skip
-    pads = tuple(zip(pads, after))
+    spatial = (size, out, kernel, stride, tuple(zip(pads, after)), dilation)
     if nd == 1:
-        x = x.unsqueeze(2)
-        size, out, kernel = (1,) + size, (1,) + out, (1,) + kernel
-        stride, dilation, pads = (1,) + stride, (1,) + dilation, ((0, 0),) + pads
-    return _Geom(size, out, kernel, stride, pads, dilation), x, unbatched
-
-
-def _unlift(y, nd, unbatched):
-    if nd == 1:
-        y = y.squeeze(2)
-    return y.squeeze(0) if unbatched else y
+        x, spatial = x.unsqueeze(2), _height1(*spatial)
+    return _Geom(*spatial), x, unbatched
 
 
 class _MaxPool(Function):
@@ -625,7 +614,7 @@ class _MaxPool(Function):
     def forward(ctx, x, geom):
         xp = get_array_module(x)
         n, c, h, w = x.shape
-        if x.dtype.kind == "f":
+        if x.dtype.kind in "fV":
             low = -math.inf
         else:
             low = xp.iinfo(x.dtype).min
@@ -642,7 +631,7 @@ class _MaxPool(Function):
             v = xpad[:, :, rows, cols]
             # a later value wins only if larger (first max kept), or NaN (NaN propagates)
             take = v > best
-            if x.dtype.kind == "f":
+            if x.dtype.kind in "fV":
                 take |= xp.isnan(v)
             best = xp.where(take, v, best)
             idx = xp.where(take, (hs[:, None] + i * dh) * w + (ws[None, :] + j * dw), idx)
@@ -841,7 +830,7 @@ def _adaptive_avg_pool(op, input, output_size, nd):
             continue
         m = Tensor._make(_adaptive_matrix(xp, n, o, dt))
         y = y @ m.transpose(0, 1) if k == nd - 1 else m @ y  # (oH, H) @ (..., H, W)
-    return y if y is not input else _PadConstant.apply(input, (), 0)
+    return y if y is not input else input.clone()
 
 
 def adaptive_avg_pool1d(input, output_size) -> Tensor:
@@ -960,7 +949,7 @@ def pad(input, pad, mode="constant", value=None) -> Tensor:
     for d, (lo, hi) in pairs.items():
         if lo or hi:
             y = _take(y, _pad_index(xp, input.shape[d], lo, hi, mode), d)
-    return y if y is not input else _PadConstant.apply(input, (), 0)
+    return y if y is not input else input.clone()
 
 
 # ---------------------------------------------------------------- interpolation
@@ -1106,4 +1095,4 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         bshape = (o,) + (1,) * (nd - 1 - k)
         y = (_take(y, i0, dim) * Tensor._make(lam0.reshape(bshape))
              + _take(y, i1, dim) * Tensor._make(lam1.reshape(bshape)))  # fmt: skip
-    return y if y is not input else _PadConstant.apply(input, (), 0)
+    return y if y is not input else input.clone()

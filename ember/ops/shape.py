@@ -13,6 +13,7 @@ import operator
 
 from ember import dtypes
 from ember.autograd.function import Function
+from ember.autograd.grad_mode import no_grad
 from ember.backend import get_array_module
 from ember.errors import EmberIndexError
 from ember.ops._util import check_tensor, tensor_method
@@ -748,3 +749,26 @@ for _f in (view, view_as, reshape_as, expand_as, repeat, contiguous, is_contiguo
 Tensor.T = property(_T)
 Tensor.mT = property(_mT)
 Tensor.mH = property(_mT)  # real tensors only: the conjugate transpose is the transpose
+
+
+class ViewWrite(Function):
+    """The base with the region that a view covers replaced by ``v``: how an in-place change
+    to a view reaches its base under autograd. ``view_fn`` makes the view from a base."""
+
+    @staticmethod
+    def forward(ctx, base, v, view_fn, inplace=True):
+        ctx.view_fn = view_fn
+        y = base if inplace else base.copy()
+        with no_grad():
+            region = view_fn(Tensor._make(y))._data
+        region[...] = v
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        gbase = gv = None
+        if ctx.needs_input_grad[0]:  # the overwritten region did not reach the output
+            gbase = ViewWrite.apply(gy, 0, ctx.view_fn, False)
+        if ctx.needs_input_grad[1]:
+            gv = ctx.view_fn(gy)
+        return gbase, gv
