@@ -54,6 +54,14 @@ def test_conv2d_float32():
     check(lambda m, x, w, b: F(m).conv2d(x, w, b, stride=2, padding=1, groups=2), *args, b)
 
 
+def test_conv2d_strided_views():
+    # transposed (non-contiguous) input and weight: the windows follow the strides
+    def f(m, x, w):
+        return F(m).conv2d(x.transpose(2, 3), w.transpose(2, 3), stride=(2, 1), padding=1)
+
+    check(f, rand(2, 2, 5, 6), rand(3, 2, 2, 3))
+
+
 def test_conv2d_second_order_mixed():
     # a gradient that itself goes through a conv, then is differentiated again
     def f(m, x, w):
@@ -161,6 +169,18 @@ def test_max_pool2d_special_values():
     y = np.arange(16.0).reshape(1, 1, 4, 4)
     y[0, 0, 0, 0] = y[0, 0, 1, 1] = np.nan
     check(lambda m, x: F(m).max_pool2d(x, 2, return_indices=True), y, grad=False)
+
+
+def test_max_pool2d_window_outside_the_input():
+    # with dilation 2 and padding 1 every window of a height-1 input skips its only row; the
+    # values (-inf) and indices match PyTorch, whose backward then writes out of bounds (it
+    # can crash); ember passes no gradient through such windows
+    kw = {"stride": (3, 1), "padding": (1, 0), "dilation": (2, 1), "ceil_mode": True}
+    x = rand(1, 1, 1, 7)
+    check(lambda m, x: F(m).max_pool2d(x, (3, 1), return_indices=True, **kw), x, grad=False)
+    xe = ember.tensor(x, requires_grad=True)
+    F(ember).max_pool2d(xe, (3, 1), **kw).sum().backward()
+    np.testing.assert_array_equal(xe.grad.numpy(), np.zeros_like(x))
 
 
 MAX_POOL1D = [
@@ -387,6 +407,9 @@ CONV_ERRORS = [
      "conv2d: expected bias of shape (4,) for weight of shape (4, 3, 3, 3), received shape (5,)"),
     (lambda m, x, w: F(m).conv2d(x, w), (_x(1, 3, 5, 5).astype(np.float32), _x(4, 3, 3, 3)),
      "conv2d: input (float32) and weight (float64) must have the same dtype"),
+    (lambda m, x, w, b: F(m).conv2d(x, w, b), (_x(1, 3, 5, 5), _x(4, 3, 3, 3),
+                                                _x(4).astype(np.float32)),
+     "conv2d: bias (float32) and weight (float64) must have the same dtype"),
     (lambda m, x, w: F(m).conv1d(x, w), (_x(1, 2, 3, 5), _x(4, 2, 3)),
      "conv1d: expected input with 3 dimensions (N, C, L) or 2 (C, L), received shape (1, 2, 3, 5)"),
     (lambda m, x, w: F(m).conv1d(x, w, padding="same", stride=2), (_x(1, 2, 5), _x(4, 2, 3)),
@@ -534,6 +557,8 @@ INTERP_ERRORS = [
      "interpolate: expected a 3-D, 4-D or 5-D input (N, C, spatial...), received shape (4, 4)"),
     (lambda m, x: F(m).interpolate(x, size=3, recompute_scale_factor=True), _x(1, 2, 4, 4),
      "interpolate: recompute_scale_factor has no meaning with an explicit size"),
+    (lambda m, x: F(m).interpolate(x, size=3.0), _x(1, 2, 4, 4),
+     "interpolate: size must be an int or a tuple of ints, received 3.0"),
     (lambda m, x: F(m).interpolate(x, size=3), np.ones((1, 2, 4, 4), dtype=np.int64),
      "interpolate: expected a floating-point input, received int64"),
 ]  # fmt: skip
@@ -542,3 +567,8 @@ INTERP_ERRORS = [
 @pytest.mark.parametrize("f, x, match", INTERP_ERRORS)
 def test_interpolate_errors(f, x, match):
     check_raises(f, x, match=match)
+
+
+def test_interpolate_antialias_unsupported():
+    with pytest.raises(ValueError, match="interpolate: antialias=True is not supported"):
+        F(ember).interpolate(ember.ones(1, 1, 4, 4), size=2, mode="bilinear", antialias=True)

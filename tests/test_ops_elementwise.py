@@ -169,7 +169,7 @@ def test_erf_is_accurate_to_float64_precision():
     )
     expected = torch.erf(torch.from_numpy(x)).numpy()
     got = ember.erf(ember.tensor(x)).numpy()
-    np.testing.assert_allclose(got, expected, rtol=5e-15, atol=0)
+    np.testing.assert_allclose(got, expected, rtol=2e-15, atol=0)
 
 
 def test_erf_special_values():

@@ -184,8 +184,9 @@ def _ungrouped(y, n, out):
 def _conv_raw(x, w, g: _Geom):
     """x (N, C, H, W), w (O, C/G, kH, kW) -> y (N, O, oH, oW): one batched matmul."""
     G, o = g.groups, w.shape[0]
-    y = w.reshape(G, o // G, -1) @ _im2col(x, g)  # (G, O/G, N*oH*oW)
-    return _ungrouped(y, x.shape[0], g.out)
+    y = w.reshape(G, o // G, math.prod(w.shape[1:])) @ _im2col(x, g)  # (G, O/G, N*oH*oW)
+    # matmul gives float32 for bfloat16 operands
+    return _ungrouped(y, x.shape[0], g.out).astype(x.dtype, copy=False)
 
 
 def _conv_t_raw(gy, w, g: _Geom):
@@ -194,7 +195,8 @@ def _conv_t_raw(gy, w, g: _Geom):
     n, o = gy.shape[:2]
     G, cg = g.groups, w.shape[1]
     wt = w.reshape(G, o // G, cg * g.kernel[0] * g.kernel[1]).transpose(0, 2, 1)
-    cols = (wt @ _grouped(gy, G)).reshape((G, cg) + g.kernel + (n,) + g.out)
+    cols = (wt @ _grouped(gy, G)).astype(gy.dtype, copy=False)
+    cols = cols.reshape((G, cg) + g.kernel + (n,) + g.out)
     canvas = _new_canvas(xp, (G, cg, n), g, cols.dtype)
     for i, j, (sh, sw) in _taps(g):  # col2im: each kernel offset adds into a strided slice
         canvas[..., sh, sw] += cols[:, :, i, j]
@@ -207,7 +209,8 @@ def _conv_w_raw(x, gy, g: _Geom):
     G, o = g.groups, gy.shape[1]
     # the big operand (the columns) on the left keeps the batched matmul on BLAS
     gw = _im2col(x, g) @ _grouped(gy, G).transpose(0, 2, 1)  # (G, C/G*kH*kW, O/G)
-    return gw.transpose(0, 2, 1).reshape((o, x.shape[1] // G) + g.kernel)
+    gw = gw.transpose(0, 2, 1).reshape((o, x.shape[1] // G) + g.kernel)
+    return gw.astype(x.dtype, copy=False)
 
 
 # ---------------------------------------------------------------- convolution Functions
@@ -475,8 +478,8 @@ class _GatherRows(Function):
         ctx.save_for_backward(idx)
         n, c = x.shape[:2]
         rows = (n * c, math.prod(x.shape[2:]))
-        taken = _take_rows(x.reshape(rows), idx.reshape(n * c, math.prod(idx.shape[2:])))
-        return taken.reshape(idx.shape)
+        idx2 = idx.reshape(n * c, math.prod(idx.shape[2:]))
+        return get_array_module(x).take_along_axis(x.reshape(rows), idx2, axis=1).reshape(idx.shape)
 
     @staticmethod
     def backward(ctx, gy):
@@ -501,11 +504,6 @@ class _ScatterRows(Function):
     def backward(ctx, gg):
         (idx,) = ctx.saved_tensors
         return _GatherRows.apply(gg, idx), None, None
-
-
-def _take_rows(x2, idx2):
-    xp = get_array_module(x2)
-    return xp.take_along_axis(x2, idx2, axis=1)
 
 
 class _Take(Function):
@@ -1081,8 +1079,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             raise ValueError("interpolate: mode 'area' supports 3-D and 4-D input only")
         return _adaptive_avg_pool("interpolate", input, out, nd)
     xp = get_array_module(input._data)
-    dt = input._data.dtype
     y = input
+    if mode != "nearest" and input._data.dtype.itemsize < 4:
+        y = input.float()  # half precision interpolates in float32, as PyTorch does
+    dt = y._data.dtype
     # separable: one dim at a time, the last first (the order of PyTorch's arithmetic)
     for k in reversed(range(nd)):
         n, o, dim = spatial[k], out[k], 2 + k
@@ -1095,4 +1095,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         bshape = (o,) + (1,) * (nd - 1 - k)
         y = (_take(y, i0, dim) * Tensor._make(lam0.reshape(bshape))
              + _take(y, i1, dim) * Tensor._make(lam1.reshape(bshape)))  # fmt: skip
-    return y if y is not input else input.clone()
+    if y is input:
+        return input.clone()
+    return y.to(input.dtype)

@@ -14,56 +14,12 @@ from ember.ops._util import check_tensor, is_number, promote, tensor_method
 from ember.tensor import Tensor
 
 __all__ = [
-    "abs",
-    "add",
-    "bitwise_and",
-    "bitwise_not",
-    "bitwise_or",
-    "bitwise_xor",
-    "ceil",
-    "clamp",
-    "clip",
-    "clone",
-    "cos",
-    "div",
-    "eq",
-    "erf",
-    "exp",
-    "expm1",
-    "floor",
-    "floor_divide",
-    "ge",
-    "gt",
-    "isfinite",
-    "isinf",
-    "isnan",
-    "le",
-    "log",
-    "log1p",
-    "logical_and",
-    "logical_not",
-    "logical_or",
-    "logical_xor",
-    "lt",
-    "maximum",
-    "minimum",
-    "mul",
-    "ne",
-    "neg",
-    "pow",
-    "relu",
-    "relu_",
-    "remainder",
-    "round",
-    "rsqrt",
-    "sigmoid",
-    "sign",
-    "sin",
-    "sqrt",
-    "sub",
-    "tanh",
-    "true_divide",
-    "where",
+    "abs", "add", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp",
+    "clip", "clone", "cos", "div", "eq", "erf", "exp", "expm1", "floor", "floor_divide", "ge",
+    "gt", "isfinite", "isinf", "isnan", "le", "log", "log1p", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "lt", "maximum", "minimum", "mul", "ne", "neg", "pow", "relu",
+    "relu_", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "sub", "tanh",
+    "true_divide", "where",
 ]  # fmt: skip
 
 # NumPy warns about inf/nan results (1/0, log(0), exp(1000)); PyTorch returns them silently.
@@ -106,6 +62,7 @@ def _check_shapes(op, operands):
         broadcast_shape(op, *shapes)
 
 
+@_quiet  # casting a Python number may overflow (1e300 to float32 is inf)
 def _scalar(value, dt: dtypes.dtype, like: Tensor) -> Tensor:
     """A Python number as a 0-d tensor of ``dt`` on ``like``'s device (ints wrap as in torch)."""
     xp = get_array_module(like._data)
@@ -131,6 +88,7 @@ def _check_types(op, operands):
         raise TypeError(f"{op}: expected at least one Tensor, received only Python numbers")
 
 
+@_quiet
 def _raw_operands(op, *operands):
     """Like ``_prepare`` for ops without gradients: the arrays, cast to the result dtype."""
     _check_types(op, operands)
@@ -813,16 +771,26 @@ class Sigmoid(Function):
 
 
 _ERF_CUT = 2.5
-_ERF_SERIES_TERMS = 40
-_ERFC_FRACTION_TERMS = 32
+_ERFC_FRACTION_TERMS = 30
+
+
+def _erf_series_coefficients(n):
+    """c_k = 2^k / (1 * 3 * ... * (2k + 1)), k < n."""
+    c = [1.0]
+    for k in range(1, n):
+        c.append(c[-1] * 2 / (2 * k + 1))
+    return c
+
+
+_ERF_SERIES = _erf_series_coefficients(36)
 
 
 def _erf_array(x):
-    """erf to float64 precision (about 1e-15 relative), vectorised, in float64 whatever the
-    input's dtype; the result has the input's dtype.
+    """erf to float64 precision (below 1e-15 relative), vectorised, computed in float64
+    whatever the input's dtype; the result has the input's dtype.
 
-    For |x| < 2.5 a series whose terms are all positive (no cancellation):
-        erf(x) = 2/sqrt(pi) exp(-x^2) sum_n (2x^2)^n x / (1 * 3 * ... * (2n + 1)),
+    For |x| < 2.5 a series whose terms are all positive (no cancellation), by Horner's rule:
+        erf(x) = 2/sqrt(pi) x exp(-x^2) sum_k c_k x^(2k),  c_k = 2^k / (1 * 3 * ... * (2k + 1)),
     and beyond it the continued fraction of the complement, evaluated from the bottom up:
         erfc(x) = exp(-x^2) / sqrt(pi) / (x + (1/2) / (x + 1 / (x + (3/2) / (x + ...)))).
     """
@@ -831,16 +799,14 @@ def _erf_array(x):
     y = xp.empty_like(a)
     small = a < _ERF_CUT  # False for nan and inf
     s = a[small]
-    term = s.copy()
-    total = s.copy()
-    s2 = 2 * s * s
-    for n in range(1, _ERF_SERIES_TERMS):
-        term = term * s2 / (2 * n + 1)
-        total = total + term
-    y[small] = (2 / math.sqrt(math.pi)) * xp.exp(-s * s) * total
+    s2 = s * s
+    total = _ERF_SERIES[-1]
+    for c in reversed(_ERF_SERIES[:-1]):
+        total = total * s2 + c
+    y[small] = (2 / math.sqrt(math.pi)) * s * xp.exp(-s2) * total
     big = ~small
     c = xp.minimum(a[big], 10.0)  # erf(10) == 1 in float64; caps inf
-    t = c.copy()
+    t = c
     for k in range(_ERFC_FRACTION_TERMS, 0, -1):
         t = c + (k / 2) / t
     y[big] = 1 - xp.exp(-c * c) / (math.sqrt(math.pi) * t)
@@ -1488,7 +1454,9 @@ class Fill(Function):
 
     @staticmethod
     def forward(ctx, x, value):
-        return get_array_module(x).full_like(x, value)
+        y = get_array_module(x).empty_like(x)
+        y[...] = value  # a number or a 0-d array alike, cast to x's dtype
+        return y
 
     @staticmethod
     def backward(ctx, gy):
