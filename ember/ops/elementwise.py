@@ -238,7 +238,7 @@ class Div(Function):
     def backward(ctx, gy):
         b, y = ctx.saved_tensors
         ga = gy / b if ctx.needs_input_grad[0] else None
-        gb = -gy * y / b if ctx.needs_input_grad[1] else None
+        gb = -gy * (y / b) if ctx.needs_input_grad[1] else None  # PyTorch's association
         return ga, gb
 
 
@@ -1435,6 +1435,7 @@ for _name, _fn in [
     ("bitwise_or_", bitwise_or), ("bitwise_xor_", bitwise_xor), ("bitwise_not_", bitwise_not),
 ]:  # fmt: skip
     setattr(Tensor, _name, _inplace_method(_name, _fn))
+del _name, _fn
 
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
