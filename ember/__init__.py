@@ -4,35 +4,66 @@ from ember import dtypes as _dtypes
 from ember.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ember.backend import Device as device
 from ember.creation import (
-    arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
-    linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
-    randperm, tensor, zeros, zeros_like,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
 )  # fmt: skip
 from ember.dtypes import (
-    bfloat16, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
-    promote_types, result_type, set_default_dtype, uint8,
+    bfloat16,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    result_type,
+    set_default_dtype,
+    uint8,
 )  # fmt: skip
-from ember.ops import *  # noqa: F403 - the op library is ember's top-level namespace
+from ember.ops import *
 from ember.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from ember.tensor import Tensor
 
-bool = _dtypes.bool_  # noqa: A001 - ember.bool, as torch.bool
-float = float32  # noqa: A001
+bool = _dtypes.bool_
+float = float32
 double = float64
 half = float16
 long = int64
-int = int32  # noqa: A001
+int = int32
 short = int16
 
-from ember import autograd, backend, errors, nn  # noqa: E402
-from ember.io import load, save  # noqa: E402
+from ember import autograd, backend, errors, nn
+from ember.io import load, save
 
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-class cuda:  # noqa: N801 - ember.cuda.is_available(), as in PyTorch
+class cuda:
     is_available = staticmethod(backend.cuda_available)
     device_count = staticmethod(backend.device_count)
 

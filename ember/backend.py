@@ -18,7 +18,7 @@ except Exception:  # noqa: BLE001 - a broken CuPy install must not break ember o
 class Device:
     """Where a tensor lives: ``Device("cpu")``, ``Device("cuda")``, ``Device("cuda:1")``."""
 
-    __slots__ = ("type", "index")
+    __slots__ = ("index", "type")
 
     def __init__(self, spec: str | Device = "cpu", index: int | None = None):
         if isinstance(spec, Device):
@@ -50,7 +50,11 @@ class Device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __repr__(self):
-        return f"device(type='{self.type}'" + ("" if self.index is None else f", index={self.index}") + ")"
+        return (
+            f"device(type='{self.type}'"
+            + ("" if self.index is None else f", index={self.index}")
+            + ")"
+        )
 
 
 CPU = Device("cpu")
@@ -145,12 +149,14 @@ def is_array(x) -> bool:
 
 def from_dlpack(obj):
     """Import any object with ``__dlpack__`` as a NumPy or CuPy array, without a copy."""
-    dev_type, dev_id = obj.__dlpack_device__()
+    dev_type, _ = obj.__dlpack_device__()
     if int(dev_type) == 1:  # kDLCPU
         return np.from_dlpack(obj)
     if int(dev_type) in (2, 13):  # kDLCUDA, kDLCUDAManaged
         if _cupy is None:
-            raise RuntimeError("from_dlpack: the array lives on a CUDA device but CuPy is not installed")
+            raise RuntimeError(
+                "from_dlpack: the array lives on a CUDA device but CuPy is not installed"
+            )
         return _cupy.from_dlpack(obj)
     raise RuntimeError(f"from_dlpack: unsupported DLPack device type {int(dev_type)}")
 

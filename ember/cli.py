@@ -14,12 +14,16 @@ def _info() -> int:
     print(f"ember {ember.__version__}  (Python {platform.python_version()})")
     for name, ver in backend.versions().items():
         print(f"  {name:6s} {ver or 'not installed'}")
-    print(f"  cuda   {'available, ' + str(backend.device_count()) + ' device(s)' if backend.cuda_available() else 'not available'}")
+    print(
+        f"  cuda   {'available, ' + str(backend.device_count()) + ' device(s)' if backend.cuda_available() else 'not available'}"
+    )
     return 0
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="ember", description="ember: deep learning in readable Python")
+    parser = argparse.ArgumentParser(
+        prog="ember", description="ember: deep learning in readable Python"
+    )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("demo", help="fit a tiny network with ember's autodiff and print its loss")
     sub.add_parser("info", help="print versions, backends and devices")

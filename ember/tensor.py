@@ -53,8 +53,17 @@ class Tensor:
     """
 
     __slots__ = (
-        "_data", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_base", "_view_fn", "grad",
-        "_accumulator", "_retains_grad", "__weakref__",
+        "__weakref__",
+        "_accumulator",
+        "_base",
+        "_data",
+        "_output_nr",
+        "_requires_grad",
+        "_retains_grad",
+        "_vc",
+        "_view_fn",
+        "grad",
+        "grad_fn",
     )  # fmt: skip
 
     def __init__(self, data=None, dtype=None, device=None, requires_grad=False):
@@ -201,7 +210,9 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a
         replacement gradient. Returns a handle with ``remove()``."""
         if not self._requires_grad:
-            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
+            raise RuntimeError(
+                "register_hook: cannot register a hook on a tensor that doesn't require grad"
+            )
         return self._add_hook(hook)
 
     def _add_hook(self, hook):
@@ -251,7 +262,9 @@ class Tensor:
                 f"item: a tensor with {self._data.size} elements cannot be converted to a "
                 "Python number; only one-element tensors can"
             )
-        return self._data.reshape(()).item() if self.device.type == "cpu" else self._data.get().item()
+        return (
+            self._data.reshape(()).item() if self.device.type == "cpu" else self._data.get().item()
+        )
 
     def numpy(self, force: bool = False) -> np.ndarray:
         """The data as a NumPy array, sharing memory (CPU tensors)."""
@@ -356,7 +369,11 @@ class Tensor:
         return self.to("cpu")
 
     def cuda(self, device=None) -> Tensor:
-        return self.to("cuda" if device is None else backend.as_device(device if not isinstance(device, int) else f"cuda:{device}"))
+        return self.to(
+            "cuda"
+            if device is None
+            else backend.as_device(device if not isinstance(device, int) else f"cuda:{device}")
+        )
 
     def type(self, dtype=None):
         """Without an argument, the type name as PyTorch spells it (``'ember.FloatTensor'``);

@@ -140,9 +140,13 @@ def check(f, *args, grad=True, gradcheck=True, gradgrad=False, rtol=None, atol=N
         assert isinstance(e, ember.Tensor), f"output {i} is {type(e).__name__}, not a Tensor"
         tname = TORCH_TO_NAME[t.dtype]
         assert e.dtype.name == tname, f"output {i}: dtype {e.dtype.name} != torch {tname}"
-        assert tuple(e.shape) == tuple(t.shape), f"output {i}: shape {tuple(e.shape)} != torch {tuple(t.shape)}"
+        assert tuple(e.shape) == tuple(t.shape), (
+            f"output {i}: shape {tuple(e.shape)} != torch {tuple(t.shape)}"
+        )
         r, a = _tols(tname)
-        _assert_close(e, t, rtol if rtol is not None else r, atol if atol is not None else a, f"output {i}")
+        _assert_close(
+            e, t, rtol if rtol is not None else r, atol if atol is not None else a, f"output {i}"
+        )
 
     if not grad or not t_leaves:
         return
@@ -164,7 +168,13 @@ def check(f, *args, grad=True, gradcheck=True, gradgrad=False, rtol=None, atol=N
             eg = ember.zeros(tuple(leaf.shape), dtype=e_leaves[k].dtype)
         assert eg.dtype.name == TORCH_TO_NAME[tg.dtype], f"grad {k}: dtype {eg.dtype} != {tg.dtype}"
         r, a = _tols(TORCH_TO_NAME[tg.dtype])
-        _assert_close(eg, tg, rtol if rtol is not None else r, atol if atol is not None else a, f"grad of input {k}")
+        _assert_close(
+            eg,
+            tg,
+            rtol if rtol is not None else r,
+            atol if atol is not None else a,
+            f"grad of input {k}",
+        )
 
     if gradcheck and all(_np(x).dtype == np.float64 for x in e_leaves):
         _gradcheck(f, args, e_args, e_leaves, diff, ups, e_grads, eps, gc_rtol, gc_atol)
@@ -178,7 +188,9 @@ def _gradcheck(f, args, e_args, e_leaves, diff, ups, e_grads, eps, rtol, atol):
     def objective():
         with ember.no_grad():
             outs = _outputs(f(ember, *e_args))
-            return sum(float((_np(outs[i]).astype(np.float64) * u).sum()) for i, u in zip(diff, ups))
+            return sum(
+                float((_np(outs[i]).astype(np.float64) * u).sum()) for i, u in zip(diff, ups)
+            )
 
     for k, leaf in enumerate(e_leaves):
         data = leaf._data
@@ -193,7 +205,9 @@ def _gradcheck(f, args, e_args, e_leaves, diff, ups, e_grads, eps, rtol, atol):
             flat[j] = old
             num.reshape(-1)[j] = (hi - lo) / (2 * eps)
         ana = np.zeros(data.shape) if e_grads[k] is None else _np(e_grads[k])
-        np.testing.assert_allclose(ana, num, rtol=rtol, atol=atol, err_msg=f"gradcheck of input {k}")
+        np.testing.assert_allclose(
+            ana, num, rtol=rtol, atol=atol, err_msg=f"gradcheck of input {k}"
+        )
 
 
 def _gradgrad(f, args, seed, rtol, atol):
@@ -240,7 +254,9 @@ def _gradgrad(f, args, seed, rtol, atol):
         tn = np.zeros_like(_np(eg)) if tg is None else _np(tg)
         en = np.zeros_like(tn) if eg is None else _np(eg)
         r, a = _tols(str(tn.dtype))
-        np.testing.assert_allclose(en, tn, rtol=rtol or r, atol=atol or a, err_msg=f"second-order grad of input {k}")
+        np.testing.assert_allclose(
+            en, tn, rtol=rtol or r, atol=atol or a, err_msg=f"second-order grad of input {k}"
+        )
 
 
 def check_raises(f, *args, match: str, exc=(TypeError, ValueError, RuntimeError)):
@@ -250,7 +266,7 @@ def check_raises(f, *args, match: str, exc=(TypeError, ValueError, RuntimeError)
 
     e_args, _ = _convert(args, ember, False)
     t_args, _ = _convert(args, torch, False)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - torch raises several types
         f(torch, *t_args)
     with pytest.raises(exc) as info:
         f(ember, *e_args)

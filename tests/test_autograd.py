@@ -15,7 +15,9 @@ def both(a):
 
 
 def close(e, t, rtol=1e-7):
-    np.testing.assert_allclose(np.asarray(e.detach().numpy()), t.detach().numpy(), rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(e.detach().numpy()), t.detach().numpy(), rtol=rtol, atol=1e-12
+    )
 
 
 def test_oracle_smoke_mul_exp():
@@ -49,7 +51,9 @@ def test_second_backward_needs_retain_graph():
     z = (x.exp() * 2).sum()
     z.backward(retain_graph=True)
     z.backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * np.array([1.0, 2.0]) + 4 * np.exp([1.0, 2.0]), rtol=1e-6)
+    np.testing.assert_allclose(
+        x.grad.numpy(), 2 * np.array([1.0, 2.0]) + 4 * np.exp([1.0, 2.0]), rtol=1e-6
+    )
 
 
 def test_saved_arrays_are_released_after_backward():
@@ -120,7 +124,7 @@ def test_hooks_on_leaf_and_intermediate_match_torch():
         seen = []
         x.register_hook(lambda g: g * 2)
         y = x * x
-        h = y.register_hook(lambda g: seen.append(g.clone()) or g + 1)
+        h = y.register_hook(lambda g, seen=seen: seen.append(g.clone()) or g + 1)
         (y * 3).sum().backward()
         h.remove()
         y2 = x * 1
@@ -302,11 +306,11 @@ def _view_inplace_program(lib, a, v, w):
     vv = lib.tensor(v, requires_grad=True)
     ww = lib.tensor(w, requires_grad=True)
     y = x * 1
-    y[0] += vv              # getitem view, in-place add, then setitem
-    y[1][2] = ww.sum()      # setitem on a view of a view
+    y[0] += vv  # getitem view, in-place add, then setitem
+    y[1][2] = ww.sum()  # setitem on a view of a view
     col = y[:, 1]
-    col.mul_(3)             # in-place method on a view
-    y.t()[0].add_(ww[0])    # a view of a transposed view
+    col.mul_(3)  # in-place method on a view
+    y.t()[0].add_(ww[0])  # a view of a transposed view
     loss = (y * y).sum() + (col * 2).sum()
     loss.backward()
     return y, x.grad, vv.grad, ww.grad

@@ -75,4 +75,6 @@ def test_memory_flat_over_1000_iterations():
         gc.enable()
     after = _rss_bytes()
     # one step's arrays total ~40 kB; a leak of one step's graph per iteration would be ~40 MB
-    assert after - before < 4 * 2**20, f"RSS grew by {(after - before) / 2**20:.1f} MiB over 1000 steps"
+    assert after - before < 4 * 2**20, (
+        f"RSS grew by {(after - before) / 2**20:.1f} MiB over 1000 steps"
+    )

@@ -6,6 +6,14 @@ from ember.autograd.function import Function
 from ember.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = [
-    "Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+    "Function",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "no_grad",
+    "set_detect_anomaly",
+    "set_grad_enabled",
 ]  # fmt: skip

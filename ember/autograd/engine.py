@@ -84,7 +84,8 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused
             needed[id(node)] = inputs is None
         else:
             needed[id(node)] = any(
-                e is not None and (needed.get(id(e[0])) or (inputs is not None and id(e[0]) in targets))
+                e is not None
+                and (needed.get(id(e[0])) or (inputs is not None and id(e[0]) in targets))
                 for e in node.next_edges
             )
 

@@ -39,7 +39,7 @@ class SavedTensor:
     """An array saved for backward, with what is needed to hand it back as a Tensor in the
     graph and to notice an in-place change made to it after it was saved."""
 
-    __slots__ = ("data", "counter", "version", "leaf", "grad_fn", "output_nr", "requires_grad")
+    __slots__ = ("counter", "data", "grad_fn", "leaf", "output_nr", "requires_grad", "version")
 
     def __init__(self, data, counter, leaf=None, grad_fn=None, output_nr=0, requires_grad=False):
         self.data = data
@@ -184,7 +184,9 @@ class Function:
             ctx.next_edges = tuple(
                 None if t is None or not t._requires_grad else t._edge() for t in tensors
             )
-            ctx._in_meta = tuple(None if t is None else (t._data.shape, t._data.dtype) for t in tensors)
+            ctx._in_meta = tuple(
+                None if t is None else (t._data.shape, t._data.dtype) for t in tensors
+            )
             ctx._n_out = len(results)
             ctx._out_meta = tuple((r._data.shape, r._data.dtype, r._requires_grad) for r in results)
             if ctx._to_save:
@@ -262,7 +264,7 @@ def _device_mismatch(cls, args):
 class AccumulateGrad:
     """The node at a leaf tensor: adds the gradient that reaches it into ``tensor.grad``."""
 
-    __slots__ = ("variable", "_hooks", "next_edges", "_seq", "__weakref__")
+    __slots__ = ("__weakref__", "_hooks", "_seq", "next_edges", "variable")
 
     def __init__(self, variable):
         self.variable = variable
@@ -274,4 +276,4 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-__all__ = ["Function", "AccumulateGrad", "SavedTensor", "VersionCounter"]
+__all__ = ["AccumulateGrad", "Function", "SavedTensor", "VersionCounter"]

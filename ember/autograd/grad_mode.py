@@ -16,38 +16,9 @@ def is_grad_enabled() -> bool:
     return state.enabled
 
 
-class set_grad_enabled:
-    """Turn gradient recording on or off: as a call, a context manager or a decorator."""
-
-    def __init__(self, mode: bool = True):
-        self.prev = state.enabled
-        self.mode = bool(mode)
-        state.enabled = self.mode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        state.enabled = self.prev
-        return False
-
-    def __call__(self, fn):
-        mode = self.mode
-        state.enabled = self.prev  # used as a decorator: creating it changed nothing
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            prev = state.enabled
-            state.enabled = mode
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                state.enabled = prev
-
-        return wrapper
-
-
 class _Mode:
+    """Sets gradient recording to ``mode`` inside a ``with`` block or a decorated function."""
+
     mode = True
 
     def __enter__(self):
@@ -84,3 +55,20 @@ class enable_grad(_Mode):
     """Record operations for autograd again, inside a ``no_grad`` block."""
 
     mode = True
+
+
+class set_grad_enabled(_Mode):
+    """Turn gradient recording on or off: as a call (takes effect at once), a context manager
+    or a decorator."""
+
+    def __init__(self, mode: bool = True):
+        self.prev = state.enabled
+        self.mode = bool(mode)
+        state.enabled = self.mode
+
+    def __enter__(self):  # the switch already happened in __init__
+        return self
+
+    def __call__(self, fn):
+        state.enabled = self.prev  # used as a decorator: creating it changed nothing
+        return super().__call__(fn)

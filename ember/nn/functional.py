@@ -4,8 +4,8 @@ The functions live in ``ember.ops`` (by family); this module gathers the ones Py
 under ``torch.nn.functional``.
 """
 
-from ember.ops.conv import *  # noqa: F403
+from ember.ops.conv import *
 from ember.ops.elementwise import ACTIVATIONS as _ACTIVATIONS
-from ember.ops.nn import *  # noqa: F403
+from ember.ops.nn import *
 
 globals().update(_ACTIVATIONS)

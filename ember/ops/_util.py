@@ -34,7 +34,9 @@ def promote(op: str, *operands, dtype=None):
     numbers stay as they are (NumPy treats them as weakly typed, as PyTorch does).
     Returns the operands and the result dtype."""
     if not any(isinstance(x, Tensor) for x in operands):
-        raise TypeError(f"{op}: expected at least one Tensor, received {[type(x).__name__ for x in operands]}")
+        raise TypeError(
+            f"{op}: expected at least one Tensor, received {[type(x).__name__ for x in operands]}"
+        )
     for x in operands:
         if not isinstance(x, Tensor) and not is_number(x):
             raise TypeError(
