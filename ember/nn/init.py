@@ -1,0 +1,1 @@
+"""Weight initialisers, as torch.nn.init."""

@@ -1,0 +1,3 @@
+"""ember.nn layers: activation."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""ember.nn layers: container."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""ember.nn layers: conv."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""ember.nn layers: dropout."""
+
+__all__: list = []

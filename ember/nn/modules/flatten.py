@@ -1,0 +1,3 @@
+"""ember.nn layers: flatten."""
+
+__all__: list = []

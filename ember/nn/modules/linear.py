@@ -1,0 +1,3 @@
+"""ember.nn layers: linear."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""ember.nn layers: loss."""
+
+__all__: list = []

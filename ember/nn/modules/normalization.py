@@ -1,0 +1,3 @@
+"""ember.nn layers: normalization."""
+
+__all__: list = []

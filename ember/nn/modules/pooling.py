@@ -1,0 +1,3 @@
+"""ember.nn layers: pooling."""
+
+__all__: list = []

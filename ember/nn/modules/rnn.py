@@ -1,0 +1,3 @@
+"""ember.nn layers: rnn."""
+
+__all__: list = []

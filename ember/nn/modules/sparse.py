@@ -1,0 +1,3 @@
+"""ember.nn layers: sparse."""
+
+__all__: list = []

@@ -1,0 +1,3 @@
+"""ember.nn layers: transformer."""
+
+__all__: list = []
