@@ -55,8 +55,12 @@ long = int64
 int = int32
 short = int16
 
-from ember import autograd, backend, errors, nn
+from ember import autograd, backend, data, errors, nn
+from ember import optim
 from ember.io import load, save
+from ember import amp
+from ember.amp import autocast
+from ember.train.summary import summary
 
 
 def is_tensor(obj) -> bool:

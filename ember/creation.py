@@ -361,7 +361,7 @@ def _random(op, size, generator, dtype, device, requires_grad, draw):
     device = backend.as_device(device)
     if device.type != "cpu":
         backend.array_module(device)  # fail before drawing, leaving the generator unchanged
-    arr = draw(_rng(generator), shape).astype(d.np, copy=False)
+    arr = np.asarray(draw(_rng(generator), shape)).astype(d.np, copy=False)  # 0-d: an array
     t = Tensor._make(backend.to_device(arr, device))
     if requires_grad:
         t.requires_grad = True

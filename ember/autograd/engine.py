@@ -212,6 +212,8 @@ def _root_grads(outputs, grad_outputs, op):
                 f"{op}: the gradient for output {i} has shape {tuple(g.shape)}, "
                 f"but the output has shape {tuple(t.shape)}"
             )
+        elif g._data.dtype != t._data.dtype:
+            g = g.to(t.dtype)  # as PyTorch: a gradient takes its output's dtype
         grads.append(g)
     return grads
 

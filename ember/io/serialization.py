@@ -288,10 +288,12 @@ def _load(fh, name, device):
             f"the file is {size} bytes long, too short to be a safetensors file (it needs at "
             "least 8 bytes for the header length)"
         )
-    kind = _sniff(head)
-    if kind:
-        fail(f"not a safetensors file: it looks like {kind}")
     n = int.from_bytes(head, "little")
+    kind = _sniff(head)
+    # Only when the length is impossible: a real header length can begin with the same
+    # bytes as another format's magic (e.g. 896 = b"\x80\x03", a pickle's first bytes).
+    if kind and (n > MAX_HEADER_BYTES or 8 + n > size):
+        fail(f"not a safetensors file: it looks like {kind}")
     if n > MAX_HEADER_BYTES:
         fail(
             f"the header length {n} is over the {MAX_HEADER_BYTES}-byte limit; this is not a "

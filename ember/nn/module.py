@@ -65,10 +65,10 @@ class Module:
             )
         params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep="_modules")
             modules[name] = value
             value.__dict__["_owner"] = (weakref.ref(self), name)
         elif name in params:
@@ -95,10 +95,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name, keep=None):
+        """Remove ``name`` from every store but ``keep``, where assigning it again keeps its
+        place (and so the order of named_parameters and state_dict), as in PyTorch."""
         d = self.__dict__
         for store in ("_parameters", "_modules", "_buffers"):
-            d[store].pop(name, None)
+            if store != keep:
+                d[store].pop(name, None)
         d.pop(name, None)
         d["_non_persistent"].discard(name)
 
@@ -128,7 +131,7 @@ class Module:
                 f"register_parameter: expected an nn.Parameter or None for {name!r}, received "
                 f"{type(param).__name__}"
             )
-        self._forget(name)
+        self._forget(name, keep="_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -140,7 +143,7 @@ class Module:
                 f"register_buffer: expected a Tensor or None for {name!r}, received "
                 f"{type(tensor).__name__}"
             )
-        self._forget(name)
+        self._forget(name, keep="_buffers")
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
@@ -149,7 +152,7 @@ class Module:
         _check_name(self, name, "module")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: expected an nn.Module for {name!r}, received {type(module).__name__}")
-        self._forget(name)
+        self._forget(name, keep="_modules")
         self._modules[name] = module
         if module is not None:
             module.__dict__["_owner"] = (weakref.ref(self), name)
@@ -393,16 +396,30 @@ class Module:
         return f"{type(self).__name__}({self.extra_repr()})"
 
     def __repr__(self):
-        lines = []
         extra = self.extra_repr()
-        if extra:
-            lines.extend(extra.split("\n"))
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = []
         for name, m in self._modules.items():
             child = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {child}")
-        if not self._modules:
+            child_lines.append(f"({name}): {child}")
+        lines = extra_lines + child_lines
+        if not lines:
+            return f"{type(self).__name__}()"
+        if len(extra_lines) == 1 and not child_lines:  # one line, as most layers print
             return f"{type(self).__name__}({extra})"
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+    # ------------------------------------------------------------- copying
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_owner"] = None  # a weak reference to the parent, which sets it again
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        for name, m in self._modules.items():
+            if m is not None:
+                m.__dict__["_owner"] = (weakref.ref(self), name)
 
 
 def _check_name(module, name, kind):

@@ -29,5 +29,11 @@ class Parameter(Tensor):
 
     __str__ = __repr__
 
+    def __deepcopy__(self, memo):
+        # as PyTorch: a new Parameter with a copy of the data (not of .grad)
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self.detach().clone(), self.requires_grad)
+        return memo[id(self)]
+
     def __reduce_ex__(self, proto):
         raise TypeError("Parameter: ember does not pickle tensors; use ember.save")

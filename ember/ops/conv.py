@@ -19,9 +19,12 @@ import math
 import numbers
 from typing import NamedTuple
 
+from ember.amp import autocast_args
+from ember.amp import state as _amp
 from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.ops._util import check_tensor
+from ember.ops.linalg import Matmul
 from ember.tensor import Tensor
 
 __all__ = [
@@ -367,6 +370,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     padding: an int, a tuple, 'valid' or 'same' (stride 1 only).
     Returns (N, out_channels, L_out).
     """
+    if _amp.on:
+        input, weight, bias = autocast_args("conv1d", input, weight, bias)
     return _conv("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
@@ -383,6 +388,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
         w = ember.randn(16, 3, 3, 3, requires_grad=True)
         y = F.conv2d(x, w, padding=1)  # (8, 16, 32, 32)
     """
+    if _amp.on:
+        input, weight, bias = autocast_args("conv2d", input, weight, bias)
     return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
 
 
@@ -441,6 +448,8 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     weight: (in_channels, out_channels/groups, kL). Returns (N, out_channels, L_out) with
     L_out = (L - 1) * stride - 2 * padding + dilation * (kL - 1) + output_padding + 1.
     """
+    if _amp.on:
+        input, weight, bias = autocast_args("conv_transpose1d", input, weight, bias)
     return _conv_transpose("conv_transpose1d", input, weight, bias, stride, padding,
                            output_padding, groups, dilation, 1)  # fmt: skip
 
@@ -458,6 +467,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         y = F.conv_transpose2d(ember.randn(1, 8, 4, 4), ember.randn(8, 3, 2, 2), stride=2)
         # (1, 3, 8, 8)
     """
+    if _amp.on:
+        input, weight, bias = autocast_args("conv_transpose2d", input, weight, bias)
     return _conv_transpose("conv_transpose2d", input, weight, bias, stride, padding,
                            output_padding, groups, dilation, 2)  # fmt: skip
 
@@ -827,7 +838,8 @@ def _adaptive_avg_pool(op, input, output_size, nd):
         if n == o:
             continue
         m = Tensor._make(_adaptive_matrix(xp, n, o, dt))
-        y = y @ m.transpose(0, 1) if k == nd - 1 else m @ y  # (oH, H) @ (..., H, W)
+        # Matmul itself, not matmul(): an average pool is not a product autocast lowers
+        y = Matmul.apply(y, m.transpose(0, 1)) if k == nd - 1 else Matmul.apply(m, y)
     return y if y is not input else input.clone()
 
 
@@ -886,6 +898,8 @@ def pad(input, pad, mode="constant", value=None) -> Tensor:
 
         F.pad(ember.ones(1, 2, 3), (1, 2))  # (1, 2, 6), zeros on the left and right
     """
+    if _amp.on and mode in ("reflect", "replicate"):
+        (input,) = autocast_args(f"{mode}_pad", input)
     check_tensor(input, "pad")
     pad_arg = pad
     if not isinstance(pad_arg, (list, tuple)) or not all(_is_int(p) for p in pad_arg):

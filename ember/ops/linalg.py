@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ember.amp import autocast_args
+from ember.amp import state as _amp
 from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.ops._util import check_tensor, promote, tensor_method
@@ -28,7 +30,9 @@ class Matmul(Function):
         ctx.a_vec, ctx.b_vec = a.ndim == 1, b.ndim == 1
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)  # fmt: skip
-        return get_array_module(a).matmul(a, b)
+        y = get_array_module(a).matmul(a, b)
+        # NumPy multiplies bfloat16 (ml_dtypes) matrices in float32; the result is bfloat16
+        return y if y.dtype == a.dtype else y.astype(a.dtype)
 
     @staticmethod
     def backward(ctx, gy):
@@ -67,6 +71,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
         y = ember.matmul(ember.randn(8, 2, 3), ember.randn(3, 4))  # (8, 2, 4)
     """
+    if _amp.on:
+        input, other = autocast_args("matmul", input, other)
     check_tensor(input, "matmul")
     check_tensor(other, "matmul", "other")
     sa, sb = tuple(input.shape), tuple(other.shape)
@@ -99,6 +105,8 @@ Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
 @tensor_method
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices: ``(n, k) @ (k, m) -> (n, m)``; no broadcasting."""
+    if _amp.on:
+        input, mat2 = autocast_args("mm", input, mat2)
     check_tensor(input, "mm")
     check_tensor(mat2, "mm", "mat2")
     for name, t in (("input", input), ("mat2", mat2)):
@@ -120,6 +128,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched matrix product of 3-D tensors: ``(b, n, k) @ (b, k, m) -> (b, n, m)``; the
     batch sizes must be equal (no broadcasting)."""
+    if _amp.on:
+        input, mat2 = autocast_args("bmm", input, mat2)
     check_tensor(input, "bmm")
     check_tensor(mat2, "bmm", "mat2")
     for name, t in (("input", input), ("mat2", mat2)):
@@ -140,6 +150,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 @tensor_method
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same size and dtype; a 0-d result."""
+    if _amp.on:
+        input, tensor = autocast_args("dot", input, tensor)
     check_tensor(input, "dot")
     check_tensor(tensor, "dot", "tensor")
     if input.ndim != 1 or tensor.ndim != 1:
@@ -187,7 +199,11 @@ class Einsum(Function):
         terms, out = spec
         xp = get_array_module(operands[0])
         eq = ",".join(terms) + "->" + out
-        y = xp.einsum(eq, *operands, optimize=len(operands) > 1)
+        if operands[0].dtype.kind == "V":  # NumPy's einsum has no bfloat16: via float32
+            f32 = [o.astype(xp.float32) for o in operands]
+            y = xp.einsum(eq, *f32, optimize=len(operands) > 1).astype(operands[0].dtype)
+        else:
+            y = xp.einsum(eq, *operands, optimize=len(operands) > 1)
         if len(operands) == 1 and y.base is not None:
             y = y.copy()  # a diagonal or transpose comes back as a view; ours owns its data
         ctx.spec = spec
@@ -344,6 +360,8 @@ def einsum(equation: str, *operands) -> Tensor:
         operands = tuple(operands[0])
     if not operands:
         raise ValueError("einsum: expected at least one operand")
+    if _amp.on:
+        operands = autocast_args("einsum", *operands)
     for k, x in enumerate(operands):
         check_tensor(x, "einsum", f"operand {k}")
     for x in operands[1:]:

@@ -15,6 +15,8 @@ import warnings
 import numpy as np
 
 from ember import backend, dtypes, random
+from ember.amp import autocast_args, autocast_norm
+from ember.amp import state as _amp
 from ember.autograd import grad_mode
 from ember.autograd.function import Function
 from ember.backend import get_array_module
@@ -103,6 +105,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
         y = F.linear(ember.randn(8, 3), ember.randn(4, 3), ember.zeros(4))  # (8, 4)
     """
+    if _amp.on:
+        input, weight, bias = autocast_args("linear", input, weight, bias)
     check_tensor(input, "linear")
     check_tensor(weight, "linear", "weight")
     if weight.ndim not in (1, 2):
@@ -202,12 +206,16 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 
         p = F.softmax(logits, dim=-1)
     """
+    if _amp.on:
+        (input,) = autocast_args("softmax", input)
     input, dim = _softmax_args("softmax", input, dim, dtype)
     return Softmax.apply(input, dim)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``log(softmax(x, dim))``, computed stably as ``x - logsumexp(x, dim)``."""
+    if _amp.on:
+        (input,) = autocast_args("log_softmax", input)
     input, dim = _softmax_args("log_softmax", input, dim, dtype)
     return LogSoftmax.apply(input, dim)
 
@@ -326,6 +334,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     differentiable). Targets equal to ``ignore_index`` add nothing. 'mean' divides by the
     sum of the weights of the targets that are not ignored.
     """
+    if _amp.on:
+        input, weight = autocast_args("nll_loss", input, weight)
     check_tensor(input, "nll_loss")
     reduction = _reduction("nll_loss", reduction, size_average, reduce)
     _class_targets("nll_loss", input, target, weight, ignore_index)
@@ -348,6 +358,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         loss = F.cross_entropy(logits, labels)                 # (N, C), (N,)
         loss = F.cross_entropy(logits, labels, label_smoothing=0.1)
     """
+    if _amp.on:
+        input, target, weight = autocast_args("cross_entropy", input, target, weight)
     op = "cross_entropy"
     check_tensor(input, op)
     check_tensor(target, op, "target")
@@ -442,6 +454,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:  # fmt: skip
     """Mean squared error ``(input - target) ** 2``, reduced. With ``weight`` (the input's
     shape), each error is weighted and 'mean' divides by ``weight.sum()``."""
+    if _amp.on:
+        input, target, weight = autocast_args("mse_loss", input, target, weight)
     check_tensor(input, "mse_loss")
     check_tensor(target, "mse_loss", "target")
     reduction = _reduction("mse_loss", reduction, size_average, reduce)
@@ -499,6 +513,8 @@ def _pointwise_pair(op, input, target):
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:  # fmt: skip
     """Mean absolute error ``|input - target|``, reduced (the gradient at 0 is 0)."""
+    if _amp.on:
+        input, target, weight = autocast_args("l1_loss", input, target, weight)
     reduction = _reduction("l1_loss", reduction, size_average, reduce)
     x, t = _pointwise_pair("l1_loss", input, target)
     return _weighted("l1_loss", L1Loss.apply(x, t), input, weight, reduction)
@@ -508,6 +524,8 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:  # fmt: skip
     """Huber-like loss: ``0.5 * d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta``
     (``d = input - target``); ``beta=0`` is the L1 loss."""
+    if _amp.on:
+        input, target = autocast_args("smooth_l1_loss", input, target)
     reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta < 0:
         raise RuntimeError(f"smooth_l1_loss: beta must be non-negative, received {beta}")
@@ -551,6 +569,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     """Binary cross-entropy of probabilities ``input`` in [0, 1] against ``target`` (same
     shape): ``-(t log x + (1 - t) log(1 - x))`` with each log clamped to >= -100.
     ``weight`` broadcasts to the input's shape (not differentiable)."""
+    if _amp.on:
+        input, target, weight = autocast_args("binary_cross_entropy", input, target, weight)
     op = "binary_cross_entropy"
     check_tensor(input, op)
     check_tensor(target, op, "target")
@@ -600,6 +620,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     the logits: ``(1 - t) x + (1 + (pos_weight - 1) t) log(1 + exp(-x))``.
     ``weight`` broadcasts to the input; ``pos_weight`` (e.g. shape (C,)) weighs the
     positive class. Neither is differentiable."""
+    if _amp.on:
+        input, target, weight, pos_weight = autocast_args(
+            "binary_cross_entropy_with_logits", input, target, weight, pos_weight
+        )
     op = "binary_cross_entropy_with_logits"
     check_tensor(input, op)
     check_tensor(target, op, "target")
@@ -646,6 +670,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     ``target * (log(target) - input)`` (``exp(target) * (target - input)`` when
     ``log_target``). 'batchmean' divides the sum by the batch size (the true KL
     divergence); 'mean' divides by the number of elements."""
+    if _amp.on:
+        input, target = autocast_args("kl_div", input, target)
     op = "kl_div"
     check_tensor(input, op)
     check_tensor(target, op, "target")
@@ -894,6 +920,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
         y = F.batch_norm(x, rm, rv, w, b, training=True)  # x: (N, C, H, W)
     """
+    if _amp.on:
+        args = (running_mean, running_var, weight, bias, training, momentum, eps)
+        return autocast_norm("batch_norm", batch_norm, input, *args)
     op = "batch_norm"
     check_tensor(input, op)
     if input.ndim < 2:
@@ -945,6 +974,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
 
         y = F.layer_norm(x, (512,), w, b)  # x: (B, T, 512)
     """
+    if _amp.on:
+        return autocast_norm("layer_norm", layer_norm, input, normalized_shape, weight, bias, eps)
     op = "layer_norm"
     check_tensor(input, op)
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
@@ -965,6 +996,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:  # fmt: skip
     """Split the channels (dim 1) of an (N, C, *) input into ``num_groups`` groups and
     normalise each group of each sample; weight and bias: (C,)."""
+    if _amp.on:
+        return autocast_norm("group_norm", group_norm, input, num_groups, weight, bias, eps)
     op = "group_norm"
     check_tensor(input, op)
     if input.ndim < 2:
@@ -1000,6 +1033,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 
         out = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, L, Ev)
     """
+    if _amp.on:
+        query, key, value, attn_mask = autocast_args(
+            "scaled_dot_product_attention", query, key, value, attn_mask
+        )
     op = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
         check_tensor(t, op, name)
