@@ -127,9 +127,13 @@ def test_model_under_autocast_matches_torch():
     for (name, tp), ep in zip(tm.named_parameters(), em.parameters()):
         assert ep.grad.dtype is ember.float32, name
         scale = np.abs(tp.grad.numpy()).max()
-        np.testing.assert_allclose(ep.grad.numpy(), tp.grad.numpy(), atol=0.05 * scale, err_msg=name)
+        np.testing.assert_allclose(
+            ep.grad.numpy(), tp.grad.numpy(), atol=0.05 * scale, err_msg=name
+        )
     # the running statistics were updated in float32, from the same batch
-    np.testing.assert_allclose(em[1].running_mean.numpy(), tm[1].running_mean.numpy(), rtol=2e-2, atol=1e-3)
+    np.testing.assert_allclose(
+        em[1].running_mean.numpy(), tm[1].running_mean.numpy(), rtol=2e-2, atol=1e-3
+    )
     assert em[1].running_mean.dtype is ember.float32
 
 
@@ -160,9 +164,8 @@ def test_autocast_state_nesting_and_decorator():
 
 
 def test_autocast_restores_state_after_an_error():
-    with pytest.raises(RuntimeError):
-        with ember.autocast("cpu"):
-            ember.matmul(ember.randn(2, 3), ember.randn(4, 5))
+    with pytest.raises(RuntimeError), ember.autocast("cpu"):
+        ember.matmul(ember.randn(2, 3), ember.randn(4, 5))
     assert not ember.amp.state.on and ember.amp.state.dtypes == {}
 
 
@@ -222,7 +225,11 @@ def test_grad_scaler_trajectory_matches_torch(growth_interval):
         topt.zero_grad()
         el = em(ember.tensor(x)).sum() * f
         esc.scale(el).backward()
-        with pytest.warns(UserWarning, match=f"skipped step {k + 1}") if not np.isfinite(f) else _nothing():
+        with (
+            pytest.warns(UserWarning, match=f"skipped step {k + 1}")
+            if not np.isfinite(f)
+            else _nothing()
+        ):
             esc.step(eopt)
         assert esc.step_skipped == (not np.isfinite(f))
         esc.update()
@@ -230,7 +237,9 @@ def test_grad_scaler_trajectory_matches_torch(growth_interval):
         assert esc.get_scale() == tsc.get_scale(), f"step {k}"
         assert esc.state_dict() == tsc.state_dict()
         for tp, ep in zip(tm.parameters(), em.parameters()):
-            np.testing.assert_allclose(ep.detach().numpy(), tp.detach().numpy(), rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(
+                ep.detach().numpy(), tp.detach().numpy(), rtol=1e-6, atol=1e-7
+            )
     assert esc.skipped_steps == 3
 
 

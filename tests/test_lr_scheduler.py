@@ -336,3 +336,27 @@ def test_errors_ember_checks_early():
     with pytest.raises(TypeError, match="expected the metric as a number"):
         sched.step("loss")
     assert math.isinf(sched.best)
+
+
+class _Warmup:
+    def __init__(self, n):
+        self.n = n
+
+    def __call__(self, epoch):
+        return min(1.0, (epoch + 1) / self.n)
+
+
+def test_lambda_lr_keeps_the_attributes_of_callable_objects(tmp_path):
+    opt = make_opt(ember.optim)
+    sched = ember.optim.lr_scheduler.LambdaLR(opt, [_Warmup(4), lambda e: 1.0])
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    ember.save(sched.state_dict(), tmp_path / "s.safetensors")
+    opt2 = make_opt(ember.optim)
+    sched2 = ember.optim.lr_scheduler.LambdaLR(opt2, [_Warmup(10), lambda e: 1.0])
+    sched2.load_state_dict(ember.load(tmp_path / "s.safetensors"))
+    assert sched2.lr_lambdas[0].n == 4 and sched2.last_epoch == 2
+    opt2.step()
+    sched2.step()
+    assert sched2.get_last_lr() == [0.1, 0.02]  # (3 + 1) / 4 = 1: warm-up done

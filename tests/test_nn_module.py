@@ -437,9 +437,9 @@ def test_deepcopy_is_independent_and_keeps_paths():
     c = copy.deepcopy(e)
     pe, pc = dict(e.named_parameters()), dict(c.named_parameters())
     assert list(pe) == list(pc)
-    for n in pe:
-        assert pc[n] is not pe[n] and isinstance(pc[n], ember.nn.Parameter)
-        np.testing.assert_array_equal(pc[n].detach().numpy(), pe[n].detach().numpy())
+    for n, p in pe.items():
+        assert pc[n] is not p and isinstance(pc[n], ember.nn.Parameter)
+        np.testing.assert_array_equal(pc[n].detach().numpy(), p.detach().numpy())
     with ember.no_grad():
         c.head["fc"].weight.fill_(0.0)
     assert not (e.head["fc"].weight.detach().numpy() == 0).all()

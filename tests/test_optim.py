@@ -455,6 +455,15 @@ def test_add_param_group_errors():
         lambda m: m.optim.SGD([_p(m)], lr=0.1).add_param_group([_p(m)]),
         match="param_group must be a dict",
     )
+    # ember also checks the options of each group (PyTorch checks only the defaults)
+    opt = ember.optim.Adam([_p(ember)])
+    with pytest.raises(ValueError, match="Adam: Invalid learning rate: -1.0"):
+        opt.add_param_group({"params": [_p(ember)], "lr": -1.0})
+    with pytest.raises(ValueError, match="Adam: Invalid beta parameter at index 0: 1.0"):
+        ember.optim.Adam([{"params": [_p(ember)], "betas": (1.0, 0.9)}])
+    with pytest.raises(ValueError, match="param_group must have a 'params' entry"):
+        opt.add_param_group({"lr": 0.1})
+    assert len(opt.param_groups) == 1
 
 
 def _load_mismatched(m, sizes_saved, sizes_now):

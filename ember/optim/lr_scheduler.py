@@ -231,7 +231,10 @@ class LambdaLR(LRScheduler):
         kept (functions are not saved)."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         state["lr_lambdas"] = [
-            None if isinstance(f, types.FunctionType) else dict(vars(f)) for f in self.lr_lambdas
+            None
+            if isinstance(f, types.FunctionType) or not hasattr(f, "__dict__")
+            else dict(vars(f))
+            for f in self.lr_lambdas
         ]
         return state
 

@@ -222,7 +222,7 @@ class Optimizer:
     def state_dict(self) -> dict:
         """The optimizer's state as a dict, in PyTorch's layout::
 
-            {"state": {index: {"step": 3.0, "exp_avg": Tensor, ...}, ...},
+            {"state": {"0": {"step": 3.0, "exp_avg": Tensor, ...}, ...},
              "param_groups": [{"lr": 0.01, ..., "params": [0, 1, 2]}, ...]}
 
         Parameters are numbered in the order of the groups; ``state`` holds the ones that

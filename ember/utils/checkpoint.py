@@ -94,10 +94,13 @@ class _Checkpoint(Function):
         saved = ctx.saved_tensors
         needs = ctx.needs_input_grad[1:]
         create_graph = grad_mode.is_grad_enabled()
-        inputs = [
-            t.detach().requires_grad_(bool(req) and t.is_floating_point())
-            for t, req in zip(saved[: run.n_inputs], needs)
-        ]
+        if create_graph:  # double backward: the recomputed graph hangs off the real inputs
+            inputs = list(saved[: run.n_inputs])
+        else:
+            inputs = [
+                t.detach().requires_grad_(bool(req) and t.is_floating_point())
+                for t, req in zip(saved[: run.n_inputs], needs)
+            ]
         params = saved[run.n_inputs :]
         outs = _recompute(run, inputs)
         pairs = [
@@ -106,12 +109,13 @@ class _Checkpoint(Function):
         result = [None] * len(saved)
         if not pairs:
             return (None, *result)
-        targets = [i for i, t in enumerate(inputs) if t.requires_grad]
+        targets = [i for i, t in enumerate(inputs) if t.requires_grad and needs[i]]
         targets += [run.n_inputs + j for j, p in enumerate(params) if needs[run.n_inputs + j]]
         target_tensors = [inputs[i] if i < run.n_inputs else params[i - run.n_inputs]
                           for i in targets]  # fmt: skip
         known = {id(t) for t in target_tensors}
-        hidden = [t for t in _leaves([o for o, _ in pairs]) if id(t) not in known]
+        stop = {id(t.grad_fn) for t in inputs if t.grad_fn is not None}
+        hidden = [t for t in _leaves([o for o, _ in pairs], stop) if id(t) not in known]
         grads = engine.grad(
             [o for o, _ in pairs], target_tensors + hidden, [g for _, g in pairs],
             create_graph=create_graph, allow_unused=True,
@@ -139,9 +143,10 @@ def _recompute(run, inputs):
     return outs
 
 
-def _leaves(roots):
-    """The leaf tensors that require grad in the graph behind ``roots``."""
-    found, seen = [], set()
+def _leaves(roots, stop=frozenset()):
+    """The leaf tensors that require grad in the graph behind ``roots``, not looking past
+    the nodes in ``stop`` (the inputs' own graph)."""
+    found, seen = [], set(stop)
     stack = [r.grad_fn for r in roots if r.grad_fn is not None]
     for r in roots:
         if r.grad_fn is None and r.requires_grad:
