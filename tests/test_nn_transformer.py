@@ -639,3 +639,9 @@ def test_layer_errors():
         _f32(3, 2, 6),
         match="expected src and tgt with 4 features (d_model)",
     )
+    encoder = lambda m: m.nn.TransformerEncoder(m.nn.TransformerEncoderLayer(4, 2, 8), 2)
+    check_raises(
+        lambda m, x: encoder(m)(x),
+        _f32(4),
+        match="expected src of 3 dims (batched) or 2 dims (unbatched), received shape (4,)",
+    )

@@ -202,14 +202,14 @@ def test_multi_input_model_and_numpy_data():
 
 def test_metric_functions_and_classes():
     out = ember.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, 3.0], [1.0, 2.0, 0.5], [0.2, 0.1, 0.0]])
-    y = ember.tensor([0, 2, 0, 1])
+    y = ember.tensor([0, 2, 0, 2])
     acc = Accuracy()
     acc.update(out[:2], y[:2])
     acc.update(out[2:], y[2:])
     assert acc.result() == 0.5
     top2 = TopKAccuracy(2)
     top2.update(out, y)
-    assert top2.result() == 0.75  # sample 2's class 0 is second; sample 3's class 1 is second
+    assert top2.result() == 0.75  # sample 2's class 0 is second; sample 3's class 2 is last
     assert TopKAccuracy(3).name == "top3_accuracy"
     binary = Accuracy(threshold=0.0)
     binary.update(ember.tensor([[1.5], [-0.3], [0.2]]), ember.tensor([1.0, 0.0, 0.0]))
@@ -261,7 +261,7 @@ def test_mixed_precision_bfloat16_and_float16():
         trainer = Trainer(model, ember.optim.Adam(model.parameters(), lr=0.02), "cross_entropy",
                           metrics=["accuracy"], mixed_precision=mp)  # fmt: skip
         h = trainer.fit((x, y), epochs=6, batch_size=16, verbose=0)
-        assert seen[0] is ember.as_dtype(mp) if hasattr(ember, "as_dtype") else seen[0].name == mp
+        assert seen[0].name == mp  # the forward ran in the low precision
         assert all(p.dtype is ember.float32 for p in model.parameters())
         assert h.history["loss"][-1] < h.history["loss"][0]
         assert (trainer.scaler is not None) == (mp == "float16")

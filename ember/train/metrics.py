@@ -34,6 +34,11 @@ def _array(x, what: str, name: str):
     raise TypeError(f"{name}: expected {what} to be a Tensor, received {type(x).__name__}")
 
 
+def _classes_of(out_shape, target_shape) -> bool:
+    """Scores (N, C, *) for class indices (N, *)."""
+    return out_shape[:1] + out_shape[2:] == target_shape
+
+
 class Metric:
     """Base class: subclasses define ``reset``, ``update`` and ``compute``, and name
     themselves with ``name`` (the key of their value in the training logs)."""
@@ -139,7 +144,7 @@ class Accuracy(Metric):
     def update(self, output, target) -> None:
         o = _array(output, "output", "Accuracy.update")
         t = _array(target, "target", "Accuracy.update")
-        if o.ndim == t.ndim + 1 and o.ndim >= 2 and o.shape[2:] == t.shape[1:]:
+        if o.ndim == t.ndim + 1 and o.ndim >= 2 and _classes_of(o.shape, t.shape):
             pred = o.argmax(axis=1)
         elif o.shape == t.shape and o.ndim >= 2 and o.shape[1] > 1 and t.dtype.kind in "fV":
             pred, t = o.argmax(axis=1), t.argmax(axis=1)
@@ -169,7 +174,7 @@ class TopKAccuracy(Metric):
     def update(self, output, target) -> None:
         o = _array(output, "output", "TopKAccuracy.update")
         t = _array(target, "target", "TopKAccuracy.update")
-        if not (o.ndim == t.ndim + 1 and o.ndim >= 2 and o.shape[2:] == t.shape[1:]):
+        if not (o.ndim == t.ndim + 1 and o.ndim >= 2 and _classes_of(o.shape, t.shape)):
             raise ValueError(
                 f"TopKAccuracy: expected class scores (N, C, *) and class indices (N, *), "
                 f"received output {tuple(o.shape)} and target {tuple(t.shape)}"

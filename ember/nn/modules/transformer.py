@@ -77,7 +77,13 @@ def _causal_mask(size: int, dtype=None, device=None) -> Tensor:
     return creation.full((size, size), float("-inf"), dtype=dtype, device=device).triu(1)
 
 
-def _seq_len(src: Tensor, batch_first: bool) -> int:
+def _seq_len(name: str, src, batch_first: bool) -> int:
+    check_tensor_input(src, name)
+    if src.ndim not in (2, 3):
+        raise RuntimeError(
+            f"expected {name} of 3 dims (batched) or 2 dims (unbatched), received shape "
+            f"{shape_of(src)}"
+        )
     return src.shape[0] if src.ndim == 2 else src.shape[1 if batch_first else 0]
 
 
@@ -635,10 +641,9 @@ class TransformerEncoder(Module):
     ) -> Tensor:
         """src (S, N, E) (or batch first, or (S, E)); mask (S, S); src_key_padding_mask (N, S).
         is_causal: a hint that mask is causal; None looks at the mask."""
-        check_tensor_input(src, "src")
         first = self.layers[0]
         batch_first = first.self_attn.batch_first if hasattr(first, "self_attn") else False
-        is_causal = _detect_is_causal(mask, is_causal, _seq_len(src, batch_first))
+        is_causal = _detect_is_causal(mask, is_causal, _seq_len("src", src, batch_first))
         x = src
         for layer in self.layers:
             x = layer(
@@ -675,10 +680,11 @@ class TransformerDecoder(Module):
         tgt_is_causal: bool | None = None,
         memory_is_causal: bool = False,
     ) -> Tensor:
-        check_tensor_input(tgt, "tgt")
         first = self.layers[0]
         batch_first = first.self_attn.batch_first if hasattr(first, "self_attn") else False
-        tgt_is_causal = _detect_is_causal(tgt_mask, tgt_is_causal, _seq_len(tgt, batch_first))
+        tgt_is_causal = _detect_is_causal(
+            tgt_mask, tgt_is_causal, _seq_len("tgt", tgt, batch_first)
+        )
         x = tgt
         for layer in self.layers:
             x = layer(
