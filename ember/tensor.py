@@ -321,6 +321,21 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
+    def __deepcopy__(self, memo):
+        """A new leaf with a copy of the data (and of ``.grad``), as PyTorch; tensors computed
+        by ops (non-leaves) cannot be deep-copied."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "deepcopy: only tensors created by the user (graph leaves) can be deep-copied; "
+                "use .detach().clone() for a copy of a computed tensor"
+            )
+        if id(self) not in memo:
+            t = Tensor._make(self._data.copy(), self._requires_grad)
+            if self.grad is not None:
+                t.grad = Tensor._make(self.grad._data.copy())
+            memo[id(self)] = t
+        return memo[id(self)]
+
     def __hash__(self):
         return id(self)
 

@@ -224,7 +224,9 @@ def test_lr_scheduler_callback_reduce_on_plateau_matches_torch():
     tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, patience=1, factor=0.5)
     model = nn.Linear(1, 1)
     eopt = ember.optim.SGD(model.parameters(), lr=1.0)
-    cb = LRSchedulerCallback(ember.optim.lr_scheduler.ReduceLROnPlateau(eopt, patience=1, factor=0.5))
+    cb = LRSchedulerCallback(
+        ember.optim.lr_scheduler.ReduceLROnPlateau(eopt, patience=1, factor=0.5)
+    )
     cbs = CallbackList([cb], model=model, optimizer=eopt)
     for epoch, v in enumerate(values):
         tsched.step(v)

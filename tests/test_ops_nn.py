@@ -821,3 +821,14 @@ def test_sdpa_errors():
     check_raises(_sdpa(), rand(4), rand(4), rand(4), match="expected query with at least 2 dims")
     check_raises(_sdpa(enable_gqa=True), rand(1, 4, 3, 4), rand(1, 3, 5, 4), rand(1, 3, 5, 2),
                  match="number of heads of key and value (3) must divide that of query (4)")  # fmt: skip
+
+
+def test_sdpa_query_with_no_allowed_key_gives_zeros_as_torch():
+    import numpy as np
+
+    m = np.ones((3, 5), bool)
+    m[1] = False
+    check(
+        lambda lib, q, k, v, mask: lib.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+        rand(1, 2, 3, 4), rand(1, 2, 5, 4), rand(1, 2, 5, 4), m,
+    )  # fmt: skip

@@ -374,3 +374,18 @@ def test_cuda_without_cupy_says_how_to_install_it(f):
         f()
     assert "pip install cupy-cuda12x" in str(info.value)
     assert not ember.cuda.is_available() and ember.cuda.device_count() == 0
+
+
+def test_deepcopy_leaf_copies_data_and_grad_and_refuses_non_leaf():
+    import copy
+
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).sum().backward()
+    y = copy.deepcopy(x)
+    assert y is not x and y.requires_grad and y.is_leaf
+    y.detach()._data[0] = 5.0
+    assert x.tolist() == [1.0, 2.0] and y.grad.tolist() == [2.0, 2.0]
+    (y * 3).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+    with pytest.raises(RuntimeError, match="leaves"):
+        copy.deepcopy(x * 2)

@@ -20,8 +20,12 @@ F = nn.functional
 
 def _twins(dtype=torch.float64):
     torch.manual_seed(0)
-    tm = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)).to(dtype)
-    em = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).to(ember.float64 if dtype == torch.float64 else ember.float32)
+    tm = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)).to(
+        dtype
+    )
+    em = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).to(
+        ember.float64 if dtype == torch.float64 else ember.float32
+    )
     em.load_state_dict(tm.state_dict())
     return tm, em
 
@@ -75,7 +79,9 @@ def test_fit_matches_a_hand_written_torch_loop(accum, clip):
     np.testing.assert_allclose(history.history["loss"], t_losses, rtol=1e-10)
     assert history.history["lr"] == [0.05, 0.025, 0.0125]
     for (name, tp), ep in zip(tm.named_parameters(), em.parameters()):
-        np.testing.assert_allclose(ep.detach().numpy(), tp.detach().numpy(), rtol=1e-10, err_msg=name)
+        np.testing.assert_allclose(
+            ep.detach().numpy(), tp.detach().numpy(), rtol=1e-10, err_msg=name
+        )
     steps_per_epoch = -(-len(batches) // accum)
     assert trainer.global_step == 3 * steps_per_epoch
 
@@ -87,7 +93,9 @@ def test_per_step_scheduler_and_adam_match_torch():
     tsched = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=0.05, total_steps=10)
     for _ in range(2):
         for x, y in batches:
-            torch.nn.functional.cross_entropy(tm(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+            torch.nn.functional.cross_entropy(
+                tm(torch.from_numpy(x)), torch.from_numpy(y)
+            ).backward()
             topt.step()
             topt.zero_grad()
             tsched.step()
@@ -107,13 +115,17 @@ def test_evaluate_and_predict():
     logs = trainer.evaluate((ember.tensor(x), ember.tensor(y)), batch_size=4)
     out = tm(torch.from_numpy(x))
     assert set(logs) == {"loss", "accuracy", "top2_accuracy"}
-    assert logs["loss"] == pytest.approx(torch.nn.functional.cross_entropy(out, torch.from_numpy(y)).item(), rel=1e-12)
+    assert logs["loss"] == pytest.approx(
+        torch.nn.functional.cross_entropy(out, torch.from_numpy(y)).item(), rel=1e-12
+    )
     assert logs["accuracy"] == pytest.approx((out.argmax(1).numpy() == y).mean())
     top2 = out.topk(2, dim=1).indices.numpy()
     assert logs["top2_accuracy"] == pytest.approx((top2 == y[:, None]).any(1).mean())
     pred = trainer.predict(ember.tensor(x), batch_size=3)
     np.testing.assert_allclose(pred.numpy(), out.detach().numpy(), rtol=1e-12)
-    pred2 = trainer.predict(DataLoader(TensorDataset(ember.tensor(x), ember.tensor(y)), batch_size=4))
+    pred2 = trainer.predict(
+        DataLoader(TensorDataset(ember.tensor(x), ember.tensor(y)), batch_size=4)
+    )
     np.testing.assert_allclose(pred2.numpy(), out.detach().numpy(), rtol=1e-12)
 
 
@@ -255,7 +267,7 @@ def test_mixed_precision_bfloat16_and_float16():
         ember.manual_seed(0)
         model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
         seen = []
-        model.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+        model.register_forward_hook(lambda m, i, o, seen=seen: seen.append(o.dtype))
         x = ember.randn(64, 4)
         y = (x[:, 1] > 0).long()
         trainer = Trainer(model, ember.optim.Adam(model.parameters(), lr=0.02), "cross_entropy",

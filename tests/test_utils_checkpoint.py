@@ -97,7 +97,7 @@ def test_activations_are_not_kept():
     ember.manual_seed(0)
     model = nn.Sequential(*[nn.Sequential(nn.Linear(32, 32), nn.Tanh()) for _ in range(4)])
     x = ember.randn(64, 32, requires_grad=True)
-    plain_nodes, plain_saved = _saved_arrays(model(x))
+    _plain_nodes, plain_saved = _saved_arrays(model(x))
     y = checkpoint(model, x)
     ckpt_nodes, ckpt_saved = _saved_arrays(y)
     # one node for the block (plus the leaves' accumulators), and only the input and the

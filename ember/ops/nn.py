@@ -139,7 +139,8 @@ def _shifted(x, dim):
     """``x`` minus its max along ``dim`` (a new array, 1-D for a 0-d ``x``), so that exp
     cannot overflow."""
     x = x.reshape(1) if x.ndim == 0 else x
-    return x - x.max(axis=dim, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a row of -inf (all masked) gives NaN, as in PyTorch
+        return x - x.max(axis=dim, keepdims=True)
 
 
 class Softmax(Function):
@@ -1071,6 +1072,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         scale = 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
     scores = matmul(query, key.transpose(-2, -1)) * scale
     xp = get_array_module(query._data)
+    dead = None
     if is_causal:
         keep = xp.tril(xp.ones((L, S), dtype=bool))
         scores = scores + _const(xp.where(keep, 0, -xp.inf).astype(query._data.dtype))
@@ -1085,6 +1087,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             )
         if attn_mask.dtype.name == "bool":
             bias = xp.where(attn_mask._data, 0, -xp.inf).astype(query._data.dtype)
+            if not bool(attn_mask._data.any(-1).all()):  # a query that may attend to nothing
+                none = ~attn_mask._data.any(-1, keepdims=True)
+                bias = xp.where(none, 0, bias)  # finite scores there; zeroed after softmax
+                dead = _const(none)
             scores = scores + _const(bias)
         elif attn_mask.dtype is query.dtype:
             scores = scores + attn_mask
@@ -1094,6 +1100,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                 f"received {attn_mask.dtype.name}"
             )
     attn = softmax(scores, -1)
+    if dead is not None:  # PyTorch gives such rows zeros rather than softmax's NaN
+        attn = attn.masked_fill(dead, 0.0)
     if dropout_p > 0:
         attn = dropout(attn, dropout_p)
     return matmul(attn, value)
