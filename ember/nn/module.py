@@ -274,8 +274,9 @@ class Module:
         """Set training mode (dropout active, batch norm uses batch statistics) here and below."""
         if not isinstance(mode, bool):
             raise ValueError(f"train: expected mode to be a bool, received {mode!r}")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        self.__dict__["training"] = mode
+        for m in self.children():  # through train(), so that subclasses may override it
+            m.train(mode)
         return self
 
     def eval(self) -> Module:

@@ -1,21 +1,31 @@
 """The layers of ember.nn, one file per family; each lists its public names in ``__all__``."""
 
 from ember.nn.modules import (
-    activation, container, conv, dropout, flatten, linear, loss, normalization, pooling, rnn,
-    sparse, transformer,
+    activation,
+    container,
+    conv,
+    dropout,
+    flatten,
+    linear,
+    loss,
+    normalization,
+    pooling,
+    rnn,
+    sparse,
+    transformer,
 )  # fmt: skip
-from ember.nn.modules.activation import *  # noqa: F403
-from ember.nn.modules.container import *  # noqa: F403
-from ember.nn.modules.conv import *  # noqa: F403
-from ember.nn.modules.dropout import *  # noqa: F403
-from ember.nn.modules.flatten import *  # noqa: F403
-from ember.nn.modules.linear import *  # noqa: F403
-from ember.nn.modules.loss import *  # noqa: F403
-from ember.nn.modules.normalization import *  # noqa: F403
-from ember.nn.modules.pooling import *  # noqa: F403
-from ember.nn.modules.rnn import *  # noqa: F403
-from ember.nn.modules.sparse import *  # noqa: F403
-from ember.nn.modules.transformer import *  # noqa: F403
+from ember.nn.modules.activation import *
+from ember.nn.modules.container import *
+from ember.nn.modules.conv import *
+from ember.nn.modules.dropout import *
+from ember.nn.modules.flatten import *
+from ember.nn.modules.linear import *
+from ember.nn.modules.loss import *
+from ember.nn.modules.normalization import *
+from ember.nn.modules.pooling import *
+from ember.nn.modules.rnn import *
+from ember.nn.modules.sparse import *
+from ember.nn.modules.transformer import *
 
 __all__ = [  # noqa: PLE0604
     *activation.__all__, *container.__all__, *conv.__all__, *dropout.__all__, *flatten.__all__,
