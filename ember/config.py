@@ -34,12 +34,13 @@ import math
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 __all__ = [
-    "DATASETS", "OPTIMIZERS", "SCHEDULERS", "SCHEMA", "ConfigError", "dumps", "load", "loads",
-    "parse_override", "apply_overrides", "preset_names", "preset_path", "resolve",
+    "DATASETS", "OPTIMIZERS", "SCHEDULERS", "SCHEMA", "ConfigError", "apply_overrides", "dumps",
+    "load", "loads", "parse_override", "preset_names", "preset_path", "resolve",
 ]  # fmt: skip
 
 OPTIMIZERS = ("adam", "adamw", "adagrad", "rmsprop", "sgd")
@@ -165,9 +166,7 @@ def _f(kind, default, help, **kw) -> Field:
 SCHEMA: dict[str, dict[str, Field]] = {
     "data": {
         "name": _f("choice", "digits", "the data set", choices=DATASETS),
-        "root": _f(
-            "str", "data", "folder holding the MNIST / Fashion-MNIST / CIFAR-10 files"
-        ),
+        "root": _f("str", "data", "folder holding the MNIST / Fashion-MNIST / CIFAR-10 files"),
         "batch_size": _f("int", 64, "examples per training step", low=1),
         "eval_batch_size": _f("int", 256, "examples per evaluation step", low=1),
         "val_split": _f(
@@ -182,9 +181,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "int", 0, "use only the first N training examples (0: all), for quick trials", low=0
         ),
         "seq_len": _f("int", 128, "characters per training sequence (python_source)", low=2),
-        "max_chars": _f(
-            "int", 1_000_000, "size of the character corpus (python_source)", low=1000
-        ),
+        "max_chars": _f("int", 1_000_000, "size of the character corpus (python_source)", low=1000),
     },
     "solver": {
         "optimizer": _f("choice", "adam", "the optimizer", choices=OPTIMIZERS),
@@ -192,11 +189,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "momentum": _f("float", 0.0, "momentum (sgd, rmsprop)", low=0, high=1),
         "nesterov": _f("bool", False, "Nesterov momentum (sgd)"),
         "weight_decay": _f("float", 0.0, "L2 penalty (decoupled for adamw)", low=0),
-        "betas": _f(
-            "list[float]", [0.9, 0.999], "Adam's betas", low=0, high=1, length=2
+        "betas": _f("list[float]", [0.9, 0.999], "Adam's betas", low=0, high=1, length=2),
+        "eps": _f(
+            "float",
+            1e-8,
+            "added to denominators (adam, adamw, adagrad, rmsprop)",
+            low=0,
+            low_open=True,
         ),
-        "eps": _f("float", 1e-8, "added to denominators (adam, adamw, adagrad, rmsprop)",
-                  low=0, low_open=True),  # fmt: skip
         "epochs": _f("int", 10, "passes over the training set", low=1),
         "scheduler": _f("choice", "none", "learning-rate schedule", choices=SCHEDULERS),
         "scheduler_args": _f("table", {}, "arguments of the schedule's constructor"),
@@ -204,7 +204,9 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "int", 1, "add up gradients over this many batches per optimizer step", low=1
         ),
         "mixed_precision": _f(
-            "choice", "none", "run the forward pass under autocast in this dtype",
+            "choice",
+            "none",
+            "run the forward pass under autocast in this dtype",
             choices=("none", "bfloat16", "float16"),
         ),
         "max_grad_norm": _f(
@@ -214,12 +216,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
     },
     "run": {
         "name": _f("str", "", "run name (default: the model's name)"),
-        "seed": _f("int", 0, "random seed for initialisation, shuffling and dropout",
-                   low=0, high=2**63),  # fmt: skip
+        "seed": _f(
+            "int", 0, "random seed for initialisation, shuffling and dropout", low=0, high=2**63
+        ),
         "out_dir": _f("str", "runs", "folder the run folder is made in"),
         "checkpoint_every": _f("int", 1, "save the last checkpoint every N epochs", low=1),
-        "monitor": _f("choice", "val_loss", "metric that picks the best checkpoint",
-                      choices=MONITORS),  # fmt: skip
+        "monitor": _f(
+            "choice", "val_loss", "metric that picks the best checkpoint", choices=MONITORS
+        ),
         "device": _f("str", "cpu", "cpu, cuda or cuda:N"),
         "progress": _f("bool", True, "show a progress bar"),
         "sample_chars": _f(
@@ -323,9 +327,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, value = text.partition("=")
     key, value = key.strip(), value.strip()
     if not sep or not _KEY_RE.match(key):
-        raise ConfigError(
-            f"--set {text}: expected section.key=value, e.g. --set solver.lr=0.01"
-        )
+        raise ConfigError(f"--set {text}: expected section.key=value, e.g. --set solver.lr=0.01")
     if not value:
         raise ConfigError(f"--set {text}: no value after '='")
     try:
@@ -344,9 +346,7 @@ def apply_overrides(cfg: dict, overrides) -> dict:
         for part in path[:-1]:
             nxt = node.setdefault(part, {})
             if not isinstance(nxt, dict):
-                raise ConfigError(
-                    f"--set {text}: {'.'.join(path[:-1])} is a value, not a section"
-                )
+                raise ConfigError(f"--set {text}: {'.'.join(path[:-1])} is a value, not a section")
             node = nxt
         node[path[-1]] = value
     return out
@@ -370,15 +370,15 @@ def resolve(cfg: dict, models: dict[str, Callable] | None = None) -> dict:
     """
     if not isinstance(cfg, dict):
         raise ConfigError(f"expected a table of sections, received {type(cfg).__name__}")
-    for section in cfg:
+    for section, table in cfg.items():
         if section not in SECTIONS:
             close = difflib.get_close_matches(section, SECTIONS, n=1)
             hint = f" (did you mean [{close[0]}]?)" if close else ""
             raise ConfigError(
                 f"[{section}]: unknown section{hint}; expected one of {', '.join(SECTIONS)}"
             )
-        if not isinstance(cfg[section], dict):
-            raise ConfigError(f"{section} = {_show(cfg[section])}: expected a [{section}] table")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{section} = {_show(table)}: expected a [{section}] table")
     out = {}
     for section, fields in SCHEMA.items():
         given = cfg.get(section, {})
@@ -440,9 +440,7 @@ def _check_model(section: dict, models) -> dict:
     if models is None:
         from ember.models import MODELS as models
     if "name" not in section:
-        raise ConfigError(
-            f"model.name: missing; expected one of {', '.join(sorted(models))}"
-        )
+        raise ConfigError(f"model.name: missing; expected one of {', '.join(sorted(models))}")
     name = section["name"]
     if not isinstance(name, str) or name not in models:
         raise ConfigError(
@@ -464,7 +462,7 @@ def _check_scheduler_args(solver: dict) -> dict:
     if name == "none":
         if args:
             raise ConfigError(
-                f"solver.scheduler_args = {_show(args)}: solver.scheduler is \"none\"; "
+                f'solver.scheduler_args = {_show(args)}: solver.scheduler is "none"; '
                 "choose a scheduler or leave scheduler_args out"
             )
         return args
@@ -516,7 +514,11 @@ def _signature_defaults(fn, skip=()) -> dict:
         if p.default is not inspect.Parameter.empty:
             out[n] = p.default
         else:
-            ann = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
+            ann = (
+                p.annotation
+                if isinstance(p.annotation, str)
+                else getattr(p.annotation, "__name__", "")
+            )
             out[n] = _Required(_EXAMPLES.get(ann, _REQUIRED))
     return out
 

@@ -105,7 +105,7 @@ def _image_data(d: dict, seed: int) -> Data:
     x_test, y_test = _image_arrays(d, train=False)
     # The validation split: a seeded permutation of the training set, the same every run.
     order = np.random.default_rng(seed).permutation(len(y))
-    n_val = int(round(len(y) * d["val_split"]))
+    n_val = round(len(y) * d["val_split"])
     val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
     if d["limit"]:
         train_idx = train_idx[: d["limit"]]
@@ -115,7 +115,10 @@ def _image_data(d: dict, seed: int) -> Data:
         mean = x_train.mean(axis=(0, 2, 3), keepdims=True)
         std = x_train.std(axis=(0, 2, 3), keepdims=True) + 1e-6
         x_train, x_val, x_test = ((a - mean) / std for a in (x_train, x_val, x_test))
-    t = lambda a: from_numpy(np.ascontiguousarray(a))  # noqa: E731
+
+    def t(a):
+        return from_numpy(np.ascontiguousarray(a))
+
     aug = []
     size = x.shape[-1]
     if "random_crop" in d["transforms"]:
@@ -258,6 +261,7 @@ def _loss_and_metrics(data: Data, solver: dict):
 
     smoothing = solver["label_smoothing"]
     if data.kind == "image":
+
         def loss(out, y):
             return F.cross_entropy(out, y, label_smoothing=smoothing)
 
@@ -438,8 +442,7 @@ def load_run_config(run_dir: str) -> dict:
     path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.isfile(path):
         raise ConfigError(
-            f"--resume {run_dir}: no {CONFIG_FILE} there; expected a run folder made by "
-            "ember train"
+            f"--resume {run_dir}: no {CONFIG_FILE} there; expected a run folder made by ember train"
         )
     return cfglib.resolve(cfglib.load(path))
 

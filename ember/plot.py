@@ -9,6 +9,7 @@ and a light grid, but no text, so every run folder has a plot on a NumPy-only in
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import os
 import struct
@@ -121,8 +122,8 @@ def _panel(img, box, epochs, series):
         img[y, left:right] = (230, 230, 230)
         x = left + (right - left) * k // 5
         img[top:bottom, x] = (230, 230, 230)
-    img[top, left:right + 1] = img[bottom, left:right + 1] = (90, 90, 90)
-    img[top:bottom + 1, left] = img[top:bottom + 1, right] = (90, 90, 90)
+    img[top, left : right + 1] = img[bottom, left : right + 1] = (90, 90, 90)
+    img[top : bottom + 1, left] = img[top : bottom + 1, right] = (90, 90, 90)
     if not values or not epochs:
         return
     lo, hi = min(values), max(values)
@@ -139,7 +140,7 @@ def _panel(img, box, epochs, series):
 
     for ys, color in series:
         pts = [to_px(e, v) for e, v in zip(epochs, ys) if math.isfinite(v)]
-        for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
+        for (xa, ya), (xb, yb) in itertools.pairwise(pts):
             _line(img, xa, ya, xb, yb, color, radius=1)
         for x, y in pts:
             _dot(img, x, y, color, radius=3)

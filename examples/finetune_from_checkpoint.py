@@ -14,8 +14,8 @@ import tempfile
 
 import ember
 from ember import nn
-from ember.models import SmallCNN
 from ember.data.datasets import Digits
+from ember.models import SmallCNN
 from ember.train import Trainer, load_checkpoint, save_checkpoint
 
 
@@ -29,8 +29,12 @@ def digits(train: bool, classes=range(10)):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=int(os.environ.get("EMBER_EXAMPLE_STEPS", 0)),
-                   help="optimizer steps per stage (0: a few epochs each)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=int(os.environ.get("EMBER_EXAMPLE_STEPS", "0")),
+        help="optimizer steps per stage (0: a few epochs each)",
+    )
     args = p.parse_args()
     limit = {"max_steps": args.steps} if args.steps else {}
     ember.manual_seed(0)
@@ -52,8 +56,7 @@ def main():
     opt = ember.optim.Adam(model.parameters(), lr=3e-3)
     info = load_checkpoint(path, model, opt)
     trainer = Trainer(model, opt, "cross_entropy", metrics=["accuracy"])
-    trainer.fit((x5, y5), epochs=info["epoch"] + 2, initial_epoch=info["epoch"], verbose=0,
-                **limit)
+    trainer.fit((x5, y5), epochs=info["epoch"] + 2, initial_epoch=info["epoch"], verbose=0, **limit)
     acc5 = trainer.evaluate(digits(False, range(5)))["accuracy"]
     print(f"stage 2: resumed from epoch {info['epoch']}, test accuracy {acc5:.2%}")
 

@@ -26,8 +26,12 @@ def tensors(train: bool):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--steps", type=int, default=int(os.environ.get("EMBER_EXAMPLE_STEPS", 0)),
-                   help="stop after this many optimizer steps (0: train all epochs)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=int(os.environ.get("EMBER_EXAMPLE_STEPS", "0")),
+        help="stop after this many optimizer steps (0: train all epochs)",
+    )
     args = p.parse_args()
 
     ember.manual_seed(0)
@@ -44,10 +48,15 @@ def main():
 
     best = os.path.join(tempfile.mkdtemp(), "best.safetensors")
     history = trainer.fit(
-        train, epochs=args.epochs, validation_data=val, verbose=2,
+        train,
+        epochs=args.epochs,
+        validation_data=val,
+        verbose=2,
         max_steps=args.steps or None,
-        callbacks=[EarlyStopping(patience=4, restore_best_weights=True),
-                   ModelCheckpoint(best, monitor="val_accuracy", save_best_only=True)],
+        callbacks=[
+            EarlyStopping(patience=4, restore_best_weights=True),
+            ModelCheckpoint(best, monitor="val_accuracy", save_best_only=True),
+        ],
     )
     print(f"trained {len(history.history['loss'])} epoch(s); best model saved to {best}")
 

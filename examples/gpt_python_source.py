@@ -17,8 +17,12 @@ from ember.models import GPT
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=int(os.environ.get("EMBER_EXAMPLE_STEPS", 0)) or 500,
-                   help="optimizer steps")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=int(os.environ.get("EMBER_EXAMPLE_STEPS", "0")) or 500,
+        help="optimizer steps",
+    )
     p.add_argument("--block-size", type=int, default=64)
     p.add_argument("--chars", type=int, default=300, help="characters to generate")
     args = p.parse_args()
@@ -26,8 +30,15 @@ def main():
     ember.manual_seed(0)
     data = PythonSourceText(seq_len=args.block_size, split="train", max_chars=500_000)
     loader = DataLoader(data, batch_size=32, shuffle=True)
-    model = GPT(data.vocab_size, block_size=args.block_size, n_layer=2, n_head=4, d_model=64,
-                dropout=0.0, vocab=data.vocab)
+    model = GPT(
+        data.vocab_size,
+        block_size=args.block_size,
+        n_layer=2,
+        n_head=4,
+        d_model=64,
+        dropout=0.0,
+        vocab=data.vocab,
+    )
     print(f"GPT with {sum(p.numel() for p in model.parameters()):,} parameters")
     opt = ember.optim.AdamW(model.parameters(), lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1)
     sched = ember.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=args.steps)
@@ -48,8 +59,9 @@ def main():
             if step == args.steps:
                 break
 
-    text = model.generate("def ", args.chars, temperature=0.8, top_k=10,
-                          generator=ember.Generator().manual_seed(0))
+    text = model.generate(
+        "def ", args.chars, temperature=0.8, top_k=10, generator=ember.Generator().manual_seed(0)
+    )
     print(f"{step} steps; sample:")
     print(text)
 

@@ -55,8 +55,12 @@ def evaluate(model, data) -> tuple[float, float]:
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--steps", type=int, default=int(os.environ.get("EMBER_EXAMPLE_STEPS", 0)),
-                   help="stop after this many optimizer steps (0: train all epochs)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=int(os.environ.get("EMBER_EXAMPLE_STEPS", "0")),
+        help="stop after this many optimizer steps (0: train all epochs)",
+    )
     args = p.parse_args()
 
     ember.manual_seed(0)
@@ -66,8 +70,9 @@ def main():
     sched = ember.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
 
     log = os.path.join(tempfile.mkdtemp(), "log.csv")
-    callbacks = CallbackList([CSVLogger(log), EarlyStopping(monitor="val_loss", patience=3)],
-                             model=model, optimizer=opt)
+    callbacks = CallbackList(
+        [CSVLogger(log), EarlyStopping(monitor="val_loss", patience=3)], model=model, optimizer=opt
+    )
     callbacks.on_train_begin()
     step = 0
     for epoch in range(args.epochs):
@@ -86,10 +91,16 @@ def main():
                 break
         sched.step()
         val_loss, val_acc = evaluate(model, test)
-        logs = {"loss": running / seen, "val_loss": val_loss, "val_accuracy": val_acc,
-                "lr": opt.param_groups[0]["lr"]}
-        print(f"epoch {epoch + 1}: loss {logs['loss']:.4f}  val_loss {val_loss:.4f}  "
-              f"val_accuracy {val_acc:.2%}")
+        logs = {
+            "loss": running / seen,
+            "val_loss": val_loss,
+            "val_accuracy": val_acc,
+            "lr": opt.param_groups[0]["lr"],
+        }
+        print(
+            f"epoch {epoch + 1}: loss {logs['loss']:.4f}  val_loss {val_loss:.4f}  "
+            f"val_accuracy {val_acc:.2%}"
+        )
         callbacks.on_epoch_end(epoch, logs)
         if callbacks.stop_training or (args.steps and step >= args.steps):
             break

@@ -78,12 +78,12 @@ def test_console_entry_point_runs():
          "--set solver.lr: expected section.key=value"),
         ('[model]\nname = "mlp"\n[trainer]\nx = 1\n', [],
          "[trainer]: unknown section; expected one of model, data, solver, run"),
-        ('[model]\nname = "mlp"\nwidth = 3\n', [], "model.width: unknown key; expected one of "
-                                                    "dropout, hidden, in_features, num_classes"),
+        ('[model]\nname = "mlp"\nwidth = 3\n', [],
+         "model.width: unknown key; expected one of dropout, hidden, in_features, num_classes"),
         ('[model]\nname = "mlp"\nin_features = 100\n', [],
          "model.in_features = 100: data 'digits' needs 64"),
-        ('[model]\nname = "lenet5"\n', [], "model: LeNet5: expected input_size 32 (the classic) "
-                                             "or 28 (padded), received 8"),
+        ('[model]\nname = "lenet5"\n', [],
+         "model: LeNet5: expected input_size 32 (the classic) or 28 (padded), received 8"),
         ('[model]\nname = "mlp"\n[data]\nname = "mnist"\nroot = "nowhere"\n', [],
          "data.root = 'nowhere': "),
         ("[model\n", [], "cfg.toml: invalid TOML: "),
@@ -218,7 +218,8 @@ def test_digits_config_without_scikit_learn_says_how_to_install(tmp_path):
 
 # ---------------------------------------------------------------------------- the plot
 def _read_png(path):
-    raw = open(path, "rb").read()
+    with open(path, "rb") as fh:
+        raw = fh.read()
     assert raw[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks = 8, {}
     while pos < len(raw):
@@ -256,7 +257,8 @@ def test_plot_reads_a_metrics_csv_and_uses_matplotlib(tmp_path):
     csv_path.write_text("epoch,loss,val_loss\n0,1.0,1.1\n1,0.5,NA\n")
     assert plot.read_metrics(str(csv_path))["val_loss"][0] == 1.1
     path = plot.plot_metrics(str(csv_path), str(tmp_path / "m.png"))
-    assert open(path, "rb").read()[:8] == b"\x89PNG\r\n\x1a\n"
+    with open(path, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_write_png_checks_the_shape(tmp_path):

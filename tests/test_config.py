@@ -44,41 +44,46 @@ def test_ints_become_floats_and_keys_that_apply_are_kept():
     assert cfg["data"]["seq_len"] == 32 and "transforms" not in cfg["data"]
 
 
-@pytest.mark.parametrize(
-    "text,message",
-    [
-        ('[solver]\noptimizer = "sgdd"',
-         'solver.optimizer = "sgdd": expected one of adam, adamw, adagrad, rmsprop, sgd'),
-        ("[solver]\nlr = 0", "solver.lr = 0: expected a number > 0"),
-        ("[solver]\nlr = -0.1", "solver.lr = -0.1: expected a number > 0"),
-        ('[solver]\nlr = "fast"', 'solver.lr = "fast": expected a number > 0'),
-        ("[solver]\nepochs = 2.5", "solver.epochs = 2.5: expected an integer >= 1"),
-        ("[solver]\nepochs = true", "solver.epochs = true: expected an integer >= 1"),
-        ("[solver]\nepochs = 0", "solver.epochs = 0: expected an integer >= 1"),
-        ('[solver]\noptimizer = "sgd"\nmomentum = 1.5',
-         "solver.momentum = 1.5: expected a number in [0, 1)"),
-        ("[solver]\nbetas = [0.9]", "solver.betas = [0.9]: expected a list of 2 numbers in [0, 1)"),
-        ("[data]\nval_split = 1.0", "data.val_split = 1.0: expected a number in [0, 1)"),
-        ('[data]\ntransforms = ["flip"]',
-         'data.transforms = ["flip"]: "flip" is not allowed; expected a list of strings from '
-         "random_crop, random_hflip"),
-        ('[data]\nname = "imagenet"',
-         'data.name = "imagenet": expected one of digits, mnist, fashion_mnist, cifar10, '
-         "python_source"),
-        ("[solver]\nlrr = 0.1", "solver.lrr: unknown key (did you mean lr?); expected one of"),
-        ("[solverr]\nlr = 0.1", "[solverr]: unknown section (did you mean [solver]?); expected "
-                                "one of model, data, solver, run"),
-        ("[run]\nseed = -1", "run.seed = -1: expected an integer in [0, "),
-        ('[run]\ndevice = "gpu"', 'run.device = "gpu": expected cpu, cuda or cuda:N'),
-        ("[data]\nseq_len = 64", 'data.seq_len = 64: applies only to data.name = python_source, '
-                                 "not 'digits'"),
-        ("[solver]\nmomentum = 0.9", "solver.momentum = 0.9: applies only to solver.optimizer = "
-                                     "sgd or rmsprop, not 'adam'"),
-        ('[solver]\noptimizer = "sgd"\nnesterov = true', "solver.nesterov = true: needs "
-                                                          "solver.momentum > 0"),
-        ("solver = 3", "model.solver: unknown key; expected one of dropout, hidden, "),
-    ],
-)  # fmt: skip
+ERRORS = [
+    ('[solver]\noptimizer = "sgdd"',
+     'solver.optimizer = "sgdd": expected one of adam, adamw, adagrad, rmsprop, sgd'),
+    ("[solver]\nlr = 0", "solver.lr = 0: expected a number > 0"),
+    ("[solver]\nlr = -0.1", "solver.lr = -0.1: expected a number > 0"),
+    ('[solver]\nlr = "fast"', 'solver.lr = "fast": expected a number > 0'),
+    ("[solver]\nepochs = 2.5", "solver.epochs = 2.5: expected an integer >= 1"),
+    ("[solver]\nepochs = true", "solver.epochs = true: expected an integer >= 1"),
+    ("[solver]\nepochs = 0", "solver.epochs = 0: expected an integer >= 1"),
+    ('[solver]\noptimizer = "sgd"\nmomentum = 1.5',
+     "solver.momentum = 1.5: expected a number in [0, 1)"),
+    ("[solver]\nbetas = [0.9]", "solver.betas = [0.9]: expected a list of 2 numbers in [0, 1)"),
+    ("[data]\nval_split = 1.0", "data.val_split = 1.0: expected a number in [0, 1)"),
+    ('[data]\ntransforms = ["flip"]',
+     'data.transforms = ["flip"]: "flip" is not allowed; expected a list of strings from '
+     + "random_crop, random_hflip"),
+    ('[data]\nname = "imagenet"',
+     'data.name = "imagenet": expected one of digits, mnist, fashion_mnist, cifar10, '
+     + "python_source"),
+    ("[solver]\nlrr = 0.1", "solver.lrr: unknown key (did you mean lr?); expected one of"),
+    ("[solverr]\nlr = 0.1",
+     "[solverr]: unknown section (did you mean [solver]?); expected one of model, data, "
+     + "solver, run"),
+    ("[run]\nseed = -1", "run.seed = -1: expected an integer in [0, "),
+    ('[run]\ndevice = "gpu"', 'run.device = "gpu": expected cpu, cuda or cuda:N'),
+    ("[run]\nsample_chars = 10",
+     "run.sample_chars = 10: applies only to data.name = python_source, not 'digits'"),
+    ("[data]\nseq_len = 64",
+     "data.seq_len = 64: applies only to data.name = python_source, not 'digits'"),
+    ("[solver]\nmomentum = 0.9",
+     "solver.momentum = 0.9: applies only to solver.optimizer = sgd or rmsprop, not 'adam'"),
+    ('[solver]\noptimizer = "sgd"\nnesterov = true',
+     "solver.nesterov = true: needs solver.momentum > 0"),
+    ('[solver]\nmixed_precision = true',
+     "solver.mixed_precision = true: expected one of none, bfloat16, float16"),
+    ("solver = 3", "model.solver: unknown key; expected one of dropout, hidden, "),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text,message", ERRORS)
 def test_validation_errors_name_key_value_and_what_is_allowed(text, message):
     with pytest.raises(ConfigError) as e:
         _resolve(MINIMAL + text)
@@ -90,8 +95,9 @@ def test_validation_errors_name_key_value_and_what_is_allowed(text, message):
     [
         ("", "model.name: missing; expected one of char_lstm, gpt, lenet5, mlp"),
         ('name = "resnet50"', 'model.name = "resnet50": expected one of char_lstm'),
-        ('name = "mlp"\nhiden = [3]', "model.hiden: unknown key (did you mean hidden?); expected "
-                                     "one of dropout, hidden, in_features, num_classes"),
+        ('name = "mlp"\nhiden = [3]',
+         "model.hiden: unknown key (did you mean hidden?); expected one of dropout, hidden, "
+         + "in_features, num_classes"),
         ('name = "mlp"\ndropout = "high"', 'model.dropout = "high": expected a number'),
         ('name = "mlp"\nhidden = 64', "model.hidden = 64: expected a list, e.g. [64, 32]"),
         ('name = "lenet5"\ninput_size = 28.5', "model.input_size = 28.5: expected an integer"),
@@ -132,7 +138,7 @@ def test_scheduler_args_are_checked():
 
 def test_invalid_toml_names_the_file_and_line(tmp_path):
     path = tmp_path / "bad.toml"
-    path.write_text('[solver]\nlr = \n')
+    path.write_text("[solver]\nlr = \n")
     with pytest.raises(ConfigError, match=r"bad.toml: invalid TOML: .*line 2"):
         config.load(str(path))
 

@@ -336,7 +336,8 @@ def test_vgg11_default_is_torchvision_sized():
     assert tuple(sd["classifier.0.weight"].shape) == (8, 512 * 7 * 7)
     assert tuple(sd["classifier.6.weight"].shape) == (1000, 8)
     assert [k for k in sd if k.startswith("features.") and k.endswith("weight")][:2] == [
-        "features.0.weight", "features.3.weight"
+        "features.0.weight",
+        "features.3.weight",
     ]
     sd_bn = models.vgg11(batch_norm=True, hidden=8).state_dict()
     assert "features.1.running_mean" in sd_bn and "features.4.weight" in sd_bn

@@ -186,7 +186,8 @@ def test_validation_freq_initial_epoch_steps_per_epoch_and_max_steps():
     assert h.epoch == [1, 2, 3]
     assert len(h.history["val_loss"]) == 2  # after epochs 1 and 3 (the 2nd and 4th)
     trainer.global_step = 0
-    trainer.fit((x, y), epochs=3, batch_size=4, steps_per_epoch=2, verbose=0)
+    val = DataLoader(TensorDataset(x, y), batch_size=5)  # batch_size=4 is for the tensors
+    trainer.fit((x, y), epochs=3, batch_size=4, steps_per_epoch=2, validation_data=val, verbose=0)
     assert trainer.global_step == 6
     trainer.global_step = 0
     h = trainer.fit((x, y), epochs=10, batch_size=4, max_steps=6, verbose=0)

@@ -25,8 +25,8 @@ from ember.models.resnet import BasicBlock, ResNet, resnet18, resnet34
 from ember.models.vgg import VGG, vgg11
 
 __all__ = [
-    "MLP", "SmallCNN", "LeNet5", "ResNet", "BasicBlock", "resnet18", "resnet34", "VGG", "vgg11",
-    "CharLSTM", "GPT", "MODELS", "TEXT_MODELS",
+    "GPT", "MLP", "MODELS", "TEXT_MODELS", "VGG", "BasicBlock", "CharLSTM", "LeNet5", "ResNet",
+    "SmallCNN", "resnet18", "resnet34", "vgg11",
 ]  # fmt: skip
 
 MODELS = {

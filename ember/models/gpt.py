@@ -38,8 +38,10 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         B, T, C = x.shape
-        heads = lambda t: t.reshape(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # noqa: E731
-        q, k, v = (heads(t) for t in self.c_attn(x).split(C, dim=2))
+        q, k, v = (
+            t.reshape(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            for t in self.c_attn(x).split(C, dim=2)
+        )
         y = F.scaled_dot_product_attention(
             q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
         )
@@ -107,7 +109,9 @@ class GPT(nn.Module):
                  tie_weights: bool = True, vocab: str | None = None):  # fmt: skip
         super().__init__()
         if vocab is not None and len(vocab) != vocab_size:
-            raise ValueError(f"GPT: vocab has {len(vocab)} characters but vocab_size is {vocab_size}")
+            raise ValueError(
+                f"GPT: vocab has {len(vocab)} characters but vocab_size is {vocab_size}"
+            )
         if d_model % n_head:
             raise ValueError(f"GPT: d_model={d_model} must be divisible by n_head={n_head}")
         self.vocab = vocab

@@ -269,7 +269,7 @@ class Trainer:
         return autocast(self.device.type, dtype=self.mixed_precision)
 
     # ------------------------------------------------------------------ data
-    def _loader(self, data, batch_size, shuffle, who):
+    def _loader(self, data, batch_size, shuffle, who, strict=True):
         if data is None:
             return None
         arrays = None
@@ -295,7 +295,7 @@ class Trainer:
                 )
             bs = 32 if batch_size is None else _positive_int(batch_size, "batch_size", who)
             return _TensorBatches(tensors, bs, shuffle)
-        if batch_size is not None:
+        if batch_size is not None and strict:
             raise ValueError(
                 f"{who}: batch_size applies to data given as tensors (x, y); a DataLoader or "
                 "an iterable of batches makes its own batches"
@@ -414,7 +414,10 @@ class Trainer:
         if checkpoint_dir is not None:
             os.makedirs(checkpoint_dir, exist_ok=True)
         loader = self._loader(train_data, batch_size, shuffle, "Trainer.fit")
-        val_loader = self._loader(validation_data, batch_size, False, "Trainer.fit (validation)")
+        # fit's batch_size also batches validation tensors; a validation DataLoader keeps its own
+        val_loader = self._loader(
+            validation_data, batch_size, False, "Trainer.fit (validation)", strict=False
+        )
         try:
             steps = steps_per_epoch or len(loader)
         except TypeError:
