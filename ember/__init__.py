@@ -55,11 +55,10 @@ long = int64
 int = int32
 short = int16
 
-from ember import autograd, backend, data, errors, nn
-from ember import optim
-from ember.io import load, save
-from ember import amp
+# The packages built on the core, imported last because they use it.
+from ember import amp, autograd, backend, data, errors, models, nn, optim, train, utils
 from ember.amp import autocast
+from ember.io import load, save
 from ember.train.summary import summary
 
 

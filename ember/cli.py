@@ -24,9 +24,9 @@ DEMO = "small_cnn"
 # Without scikit-learn the demo is the char-LSTM, cut down to about a minute on a CPU.
 TEXT_DEMO = "char_lstm"
 TEXT_DEMO_SET = [
-    "model.embed_dim=32", "model.hidden_size=128", "model.num_layers=1", "model.dropout=0.0",
-    "data.seq_len=64", "data.max_chars=400000", "data.limit=1200", "data.val_split=0.05",
-    "solver.lr=0.005", "solver.epochs=2", "run.name=demo-char-lstm", "run.sample_chars=300",
+    "model.embed_dim=32", "model.hidden_size=256", "model.num_layers=1", "model.dropout=0.0",
+    "data.seq_len=64", "data.max_chars=1200000", "data.limit=15000", "data.val_split=0.05",
+    "solver.lr=0.004", "solver.epochs=1", "run.name=demo-char-lstm", "run.sample_chars=300",
 ]  # fmt: skip
 
 EXTRAS = {
@@ -113,7 +113,7 @@ def _positive(text: str) -> int:
     return n
 
 
-def _train(args, parser: argparse.ArgumentParser) -> int:
+def _train(args) -> int:
     from ember import config, experiment
     from ember.config import ConfigError
 
@@ -144,9 +144,13 @@ def _train(args, parser: argparse.ArgumentParser) -> int:
             result = experiment.run(cfg, run_dir=args.run_dir, verbose=verbose)
     except ConfigError as e:
         return fail(str(e))
-    except KeyboardInterrupt:
-        print("\nember train: interrupted; the run keeps its last checkpoint: continue it "
-              "with ember train --resume RUN_DIR", file=sys.stderr)  # fmt: skip
+    except KeyboardInterrupt as e:
+        where = getattr(e, "run_dir", None)
+        if where and os.path.exists(os.path.join(where, experiment.LAST)):
+            hint = f"continue from its last checkpoint with: ember train --resume {where}"
+        else:
+            hint = "no checkpoint was saved yet"
+        print(f"\nember train: interrupted; {hint}", file=sys.stderr)
         return 130
     _report(result)
     return 0
@@ -202,7 +206,7 @@ def main(argv=None) -> int:
     sub.add_parser("demo", help="fit a tiny network with ember's autodiff and print its loss")
     args = parser.parse_args(argv)
     if args.command == "train":
-        return _train(args, parser)
+        return _train(args)
     if args.command == "demo":
         from ember import demo
 

@@ -447,6 +447,7 @@ def _check_model(section: dict, models) -> dict:
             f"model.name = {_show(name)}: expected one of {', '.join(sorted(models))}"
         )
     params = _signature_defaults(models[name])
+    params.pop("vocab", None)  # a text model's vocabulary comes from the data
     out = {"name": name}
     for key, value in section.items():
         if key == "name":

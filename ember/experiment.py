@@ -18,7 +18,7 @@ import csv
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -353,6 +353,14 @@ def _callbacks(cfg: dict, run_dir: str, resumed: bool):
 
 
 # ---------------------------------------------------------------------------- running
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training; ``run_dir`` is the run it stopped."""
+
+    def __init__(self, run_dir: str):
+        super().__init__(run_dir)
+        self.run_dir = run_dir
+
+
 @dataclass
 class RunResult:
     run_dir: str
@@ -362,7 +370,6 @@ class RunResult:
     sample: str | None = None  # generated text (text models)
     epochs_run: int = 0
     seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 def _setup(cfg: dict):
@@ -484,10 +491,13 @@ def _fit(cfg, data, model, run_dir, resume_from, verbose, log) -> RunResult:
         verbose = 1 if cfg["run"]["progress"] else 2
     start = time.perf_counter()
     trainer = _trainer(cfg, data, model, run_dir, resumed=resume_from is not None)
-    history = trainer.fit(
-        data.train, epochs=cfg["solver"]["epochs"], validation_data=data.val,
-        verbose=verbose, resume_from=resume_from,
-    )  # fmt: skip
+    try:
+        history = trainer.fit(
+            data.train, epochs=cfg["solver"]["epochs"], validation_data=data.val,
+            verbose=verbose, resume_from=resume_from,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        raise RunInterrupted(run_dir) from None
     seconds = time.perf_counter() - start
     split = "test" if data.test is not None else "val"
     final = trainer.evaluate(data.test if data.test is not None else data.val)

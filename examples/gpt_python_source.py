@@ -20,7 +20,7 @@ def main():
     p.add_argument(
         "--steps",
         type=int,
-        default=int(os.environ.get("EMBER_EXAMPLE_STEPS", "0")) or 500,
+        default=int(os.environ.get("EMBER_EXAMPLE_STEPS", "0")) or 400,
         help="optimizer steps",
     )
     p.add_argument("--block-size", type=int, default=64)

@@ -3,10 +3,12 @@ folder, --resume, the built-in demo), plus the run's PNG plot with and without m
 
 import csv
 import os
+import signal
 import struct
 import subprocess
 import sys
 import textwrap
+import time
 import zlib
 
 import numpy as np
@@ -167,6 +169,28 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path, capsys):
     assert "already trained 2 of its 2 epochs" in capsys.readouterr().err
 
 
+def test_ctrl_c_says_how_to_resume(tmp_path):
+    run_dir = tmp_path / "long"
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ember.cli", "train", "mlp", "--epochs", "100000", "--quiet",
+         "--run-dir", str(run_dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    last = run_dir / "checkpoints" / "last.safetensors"
+    deadline = time.monotonic() + 120
+    while not last.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert (
+        f"interrupted; continue from its last checkpoint with: ember train --resume {run_dir}"
+        in err
+    )
+    assert "Traceback" not in err
+
+
 def test_run_dir_that_holds_a_run_is_refused(tmp_path, capsys):
     a = _run(tmp_path, "a", "--epochs", "1")
     assert cli.main(["train", "mlp", "--run-dir", str(a), *TINY]) == 2
@@ -186,6 +210,52 @@ def test_scheduler_and_accumulation_from_the_config(tmp_path):
                    "--set", "solver.grad_accum_steps=2", "--set", "solver.max_grad_norm=1.0")  # fmt: skip
     lrs = [float(r["lr"]) for r in _metrics(run_dir)]
     assert lrs == [0.002, 0.001]
+
+
+def _fake_cifar(root, n_train=40, n_test=12):
+    rng = np.random.default_rng(0)
+    for name, n in [*((f"data_batch_{i}.bin", n_train // 5) for i in range(1, 6)),
+                    ("test_batch.bin", n_test)]:  # fmt: skip
+        records = rng.integers(0, 256, (n, 1 + 3 * 32 * 32), dtype=np.uint8)
+        records[:, 0] = np.arange(n) % 10
+        (root / name).write_bytes(records.tobytes())
+
+
+def _fake_mnist(root, n_train=30, n_test=10):
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        header = struct.pack(">HBB", 0, 8, 3) + struct.pack(">III", n, 28, 28)
+        (root / f"{split}-images-idx3-ubyte").write_bytes(header + images.tobytes())
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        header = struct.pack(">HBB", 0, 8, 1) + struct.pack(">I", n)
+        (root / f"{split}-labels-idx1-ubyte").write_bytes(header + labels.tobytes())
+
+
+def test_cifar10_with_augmentation_and_mnist_from_files(tmp_path, capsys):
+    _fake_cifar(tmp_path)
+    args = ["--set", "data.name=cifar10", "--set", f"data.root={tmp_path}", "--epochs", "1",
+            "--set", "data.batch_size=8", "--quiet"]  # fmt: skip
+    # The preset's input_size = 28 does not fit CIFAR's 32x32 images.
+    assert cli.main(["train", "lenet5", *args, "--run-dir", str(tmp_path / "bad")]) == 2
+    assert "model.input_size = 28: data 'cifar10' needs 32" in capsys.readouterr().err
+    run_dir = tmp_path / "c"
+    assert cli.main(["train", "lenet5", *args, "--set", "model.input_size=32",
+                     "--set", 'data.transforms=["random_crop", "random_hflip"]',
+                     "--run-dir", str(run_dir)]) == 0  # fmt: skip
+    cfg = config.load(str(run_dir / "config.toml"))
+    assert cfg["model"]["in_channels"] == 3 and cfg["data"]["transforms"] == [
+        "random_crop",
+        "random_hflip",
+    ]
+    out = capsys.readouterr().out
+    assert "train 36, val 4, test 12 images" in out and "test accuracy" in out
+    mnist = tmp_path / "mnist"
+    mnist.mkdir()
+    _fake_mnist(mnist)
+    assert cli.main(["train", "lenet5", "--set", f"data.root={mnist}", "--epochs", "1",
+                     "--quiet", "--run-dir", str(tmp_path / "m")]) == 0  # fmt: skip
+    assert "train 27, val 3, test 10 images" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------- the demo

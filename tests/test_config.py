@@ -102,6 +102,7 @@ def test_validation_errors_name_key_value_and_what_is_allowed(text, message):
         ('name = "mlp"\nhidden = 64', "model.hidden = 64: expected a list, e.g. [64, 32]"),
         ('name = "lenet5"\ninput_size = 28.5', "model.input_size = 28.5: expected an integer"),
         ('name = "resnet18"\nstem = 1', 'model.stem = 1: expected a string'),
+        ('name = "gpt"\nvocab = "ab"', "model.vocab: unknown key (did you mean vocab_size?); expected one of block_size,"),
     ],
 )  # fmt: skip
 def test_model_section_is_checked_against_the_constructor(model, message):

@@ -2,7 +2,7 @@
 
 from ember.nn import functional, init, utils  # noqa: F401
 from ember.nn.module import Module
-from ember.nn.modules import *  # noqa: F403
+from ember.nn.modules import *
 from ember.nn.modules import __all__ as _layers
 from ember.nn.parameter import Parameter
 

@@ -121,7 +121,9 @@ class Module:
 
     def __dir__(self):
         d = self.__dict__
-        return sorted(set(super().__dir__()) | set(d["_parameters"]) | set(d["_buffers"]) | set(d["_modules"]))
+        return sorted(
+            set(super().__dir__()) | set(d["_parameters"]) | set(d["_buffers"]) | set(d["_modules"])
+        )
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None, a declared but absent parameter such as a missing bias)."""
@@ -151,7 +153,9 @@ class Module:
     def add_module(self, name: str, module: Module | None) -> None:
         _check_name(self, name, "module")
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: expected an nn.Module for {name!r}, received {type(module).__name__}")
+            raise TypeError(
+                f"add_module: expected an nn.Module for {name!r}, received {type(module).__name__}"
+            )
         self._forget(name, keep="_modules")
         self._modules[name] = module
         if module is not None:
@@ -212,7 +216,9 @@ class Module:
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
+                yield from m.named_modules(
+                    memo, f"{prefix}.{name}" if prefix else name, remove_duplicate
+                )
 
     def modules(self):
         for _, m in self.named_modules():
@@ -231,7 +237,11 @@ class Module:
 
     def _named_members(self, store, prefix, recurse, remove_duplicate=True):
         seen = set()
-        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        mods = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for mod_prefix, m in mods:
             for name, v in m.__dict__[store].items():
                 if v is None or (remove_duplicate and id(v) in seen):
@@ -239,7 +249,9 @@ class Module:
                 seen.add(id(v))
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), v
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ):
         """(name, Parameter) pairs with PyTorch's dotted names; shared parameters once."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
@@ -258,7 +270,9 @@ class Module:
         m = self
         for part in target.split(".") if target else []:
             if part not in m._modules or m._modules[part] is None:
-                raise AttributeError(f"get_submodule: {type(m).__name__} has no submodule {part!r} (in {target!r})")
+                raise AttributeError(
+                    f"get_submodule: {type(m).__name__} has no submodule {part!r} (in {target!r})"
+                )
             m = m._modules[part]
         return m
 
@@ -273,7 +287,7 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout active, batch norm uses batch statistics) here and below."""
         if not isinstance(mode, bool):
-            raise ValueError(f"train: expected mode to be a bool, received {mode!r}")
+            raise TypeError(f"train: expected mode to be a bool, received {mode!r}")
         self.__dict__["training"] = mode
         for m in self.children():  # through train(), so that subclasses may override it
             m.train(mode)
@@ -339,7 +353,9 @@ class Module:
     def bfloat16(self) -> Module:
         return self.to(dtypes.bfloat16)
 
-    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+    def state_dict(
+        self, destination=None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict:
         """Parameters and persistent buffers by dotted name, as PyTorch names them."""
         out = OrderedDict() if destination is None else destination
         for name, p in self._parameters.items():
@@ -359,7 +375,9 @@ class Module:
         With ``strict``, missing and unexpected keys are an error; mis-shaped values always
         are. The error lists every offending key. Returns (missing_keys, unexpected_keys)."""
         if not hasattr(state_dict, "keys"):
-            raise TypeError(f"load_state_dict: expected a dict, received {type(state_dict).__name__}")
+            raise TypeError(
+                f"load_state_dict: expected a dict, received {type(state_dict).__name__}"
+            )
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -368,7 +386,9 @@ class Module:
             if k in state_dict:
                 shape = tuple(getattr(state_dict[k], "shape", ()))
                 if shape != tuple(t.shape):
-                    mis_shaped.append(f"{k}: the checkpoint has shape {shape}, the model {tuple(t.shape)}")
+                    mis_shaped.append(
+                        f"{k}: the checkpoint has shape {shape}, the model {tuple(t.shape)}"
+                    )
         problems = []
         if mis_shaped:
             problems.append("size mismatch for " + "; ".join(mis_shaped))
@@ -425,11 +445,17 @@ class Module:
 
 def _check_name(module, name, kind):
     if not isinstance(name, str):
-        raise TypeError(f"register_{kind}: the name must be a string, received {type(name).__name__}")
+        raise TypeError(
+            f"register_{kind}: the name must be a string, received {type(name).__name__}"
+        )
     if not name or "." in name:
-        raise KeyError(f"register_{kind}: the name must be non-empty and contain no '.', received {name!r}")
+        raise KeyError(
+            f"register_{kind}: the name must be non-empty and contain no '.', received {name!r}"
+        )
     if hasattr(type(module), name):
-        raise KeyError(f"register_{kind}: {name!r} is already an attribute of {type(module).__name__}")
+        raise KeyError(
+            f"register_{kind}: {name!r} is already an attribute of {type(module).__name__}"
+        )
 
 
 def _in_layer(e: Exception, layer: Module) -> Exception:
