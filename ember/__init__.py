@@ -56,7 +56,7 @@ int = int32
 short = int16
 
 # The packages built on the core, imported last because they use it.
-from ember import amp, autograd, backend, data, errors, models, nn, optim, train, utils
+from ember import amp, autograd, backend, data, errors, kernels, models, nn, optim, train, utils
 from ember.amp import autocast
 from ember.io import load, save
 from ember.train.summary import summary

@@ -2,6 +2,24 @@ import numpy as np
 import pytest
 
 import ember
+from ember import kernels
+
+# The op and layer tests run twice: on the fast (fused) paths and on the plain-NumPy
+# reference paths they keep.
+BOTH_PATHS = ("test_ops_", "test_nn_layers", "test_nn_rnn", "test_nn_transformer", "test_models")
+
+
+def pytest_generate_tests(metafunc):
+    name = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if name.startswith(BOTH_PATHS):
+        metafunc.fixturenames.append("kernel_path")
+        metafunc.parametrize("kernel_path", ["fast", "reference"], indirect=True)
+
+
+@pytest.fixture
+def kernel_path(request):
+    with kernels.reference(request.param == "reference"):
+        yield request.param
 
 
 @pytest.fixture(autouse=True)
