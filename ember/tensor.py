@@ -6,6 +6,8 @@ attached to Tensor there; this module holds what a tensor *is*.
 
 from __future__ import annotations
 
+import importlib
+import sys
 import weakref
 
 import numpy as np
@@ -17,10 +19,9 @@ from ember.autograd import grad_mode
 class VersionCounter:
     """Counts in-place changes to an array; a tensor and its views share one."""
 
-    __slots__ = ("version",)
-
-    def __init__(self):
-        self.version = 0
+    # A class default rather than __slots__ and __init__: every op's output makes one, and
+    # this way making one runs no Python code; the first in-place change sets its own.
+    version = 0
 
 
 class _Handle:
@@ -78,8 +79,18 @@ class Tensor:
 
     @staticmethod
     def _make(data, requires_grad=False, grad_fn=None, output_nr=0) -> Tensor:
-        t = object.__new__(Tensor)
-        Tensor._init(t, data, requires_grad, grad_fn, output_nr)
+        # Every op makes its outputs here, so this is _init written out (one call less).
+        t = _new(Tensor)
+        t._data = data
+        t._requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._vc = VersionCounter()
+        t._base = None
+        t._view_fn = None
+        t.grad = None
+        t._accumulator = None
+        t._retains_grad = False
         return t
 
     @staticmethod
@@ -112,7 +123,8 @@ class Tensor:
 
     @property
     def dtype(self) -> dtypes.dtype:
-        return dtypes.from_numpy_dtype(self._data.dtype)
+        dt = dtypes._BY_NP.get(self._data.dtype)  # ops ask often: the common case, directly
+        return dt if dt is not None else dtypes.from_numpy_dtype(self._data.dtype)
 
     @property
     def device(self) -> backend.Device:
@@ -180,12 +192,11 @@ class Tensor:
     def _edge(self):
         if self.grad_fn is not None:
             return (self.grad_fn, self._output_nr)
-        acc = self._accumulator() if self._accumulator is not None else None
+        # A leaf makes its node once and keeps it (the node refers back to it only weakly, so
+        # the two are no reference cycle): every op on a leaf points at that same node.
+        acc = self._accumulator
         if acc is None:
-            from ember.autograd.function import AccumulateGrad
-
-            acc = AccumulateGrad(self)
-            self._accumulator = weakref.ref(acc)
+            acc = self._accumulator = _autograd_module("function").AccumulateGrad(self)
         return (acc, 0)
 
     def retain_grad(self) -> None:
@@ -220,8 +231,6 @@ class Tensor:
         if node._hooks is None:
             node._hooks = {}
         hooks = node._hooks.setdefault(nr, [])
-        if self.grad_fn is None:  # keep the accumulator alive while it holds hooks
-            self._accumulator = _Strong(node)
         hooks.append(hook)
         return _Handle(hooks, hook)
 
@@ -229,9 +238,7 @@ class Tensor:
         """Compute the gradient of this tensor with respect to the leaves of its graph,
         adding it into their ``.grad``. ``gradient`` is required unless the tensor has one
         element."""
-        from ember.autograd.engine import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _autograd_module("engine").backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut off from the graph."""
@@ -519,28 +526,27 @@ class Tensor:
         self._vc.version += 1
 
 
+_new = object.__new__
+
+
+def _autograd_module(name: str):
+    """``ember.autograd.<name>`` (function, engine): those modules import this one, so they
+    are looked up when used, here rather than by an import statement in the method, which
+    costs about a microsecond on each call."""
+    module = sys.modules.get("ember.autograd." + name)
+    return module if module is not None else importlib.import_module("ember.autograd." + name)
+
+
 def _protect_saved(node, data) -> None:
     """Before ``data`` is overwritten in place, give the arrays that ``node`` saved and that
     share its memory a copy of their own, so backward sees the values from before."""
     if node is None or not node._saved:
         return
     xp = backend.get_array_module(data)
-    for s in node._saved:
-        if s is not None and hasattr(s, "counter") and xp.may_share_memory(s.data, data):
-            s.data = s.data.copy()
-            s.counter = None
-
-
-class _Strong:
-    """Holds an object strongly but is called like a weakref."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj):
-        self.obj = obj
-
-    def __call__(self):
-        return self.obj
+    saved = node._saved
+    for k, s in enumerate(saved):  # (data, counter, version, source): see autograd.function
+        if type(s) is tuple and xp.may_share_memory(s[0], data):
+            saved[k] = (s[0].copy(), None, 0, s[3])
 
 
 def _wrap_dim(dim: int, ndim: int, op: str) -> int:

@@ -1,13 +1,17 @@
 """The autograd engine: accumulation, retain_graph, grad modes, hooks, higher order,
 in-place safety, anomaly detection and user-defined Functions — each against PyTorch."""
 
+import gc
+import warnings
+import weakref
+
 import numpy as np
 import pytest
 import torch
 
 import ember
 from ember.autograd import Function
-from tests.oracle import check, rand
+from tests.oracle import check, check_raises, positive, rand
 
 
 def both(a):
@@ -328,3 +332,168 @@ def test_inplace_on_view_of_leaf_requiring_grad_raises():
     x = ember.ones(2, 3, requires_grad=True)
     with pytest.raises(RuntimeError, match="view of a leaf"):
         x[0].add_(1)
+
+
+# ---------------------------------------------------------------- the per-op fast paths
+_BINARY = {
+    "add": lambda m, x, y: x + y,
+    "sub": lambda m, x, y: x - y,
+    "mul": lambda m, x, y: x * y,
+    "div": lambda m, x, y: x / y,
+}
+
+
+@pytest.mark.parametrize("op", sorted(_BINARY))
+@pytest.mark.parametrize(
+    "a,b", [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((), (3,)), ((0, 2), (2,))]
+)  # fmt: skip
+def test_binary_ops_on_same_dtype_tensors(op, a, b):
+    # two tensors of one floating dtype take the fast path (no promotion); same shapes or not
+    b_data = positive(*b) if op == "div" else rand(*b)
+    check(_BINARY[op], rand(*a), b_data, gradgrad=True)
+    check(_BINARY[op], rand(*a, dtype=np.float32), b_data.astype(np.float32))
+
+
+@pytest.mark.parametrize("op", sorted(_BINARY))
+@pytest.mark.parametrize("number", [2, -0.75, 3.5])
+def test_binary_ops_with_python_numbers_on_either_side(op, number):
+    # a float tensor and a Python int or float: the number goes to forward as it is
+    x = positive(3, 2)
+    check(lambda m, t: _BINARY[op](m, t, number), x, gradgrad=True)
+    check(lambda m, t: _BINARY[op](m, number, t), x, gradgrad=True)
+    check(lambda m, t: _BINARY[op](m, t, number), x.astype(np.float32))
+    check(lambda m, t: _BINARY[op](m, number, t), np.asarray(1.5, dtype=np.float32))
+
+
+@pytest.mark.parametrize("op", sorted(_BINARY))
+def test_binary_ops_that_promote_still_take_the_general_path(op):
+    ints = np.array([1, 2, 3])
+    check(lambda m, x, i: _BINARY[op](m, x, i), rand(3, dtype=np.float32), ints)
+    check(lambda m, i, x: _BINARY[op](m, i, x), ints, positive(3))
+    check(lambda m, x, y: _BINARY[op](m, x, y), rand(3, dtype=np.float32), positive(3))
+    check(lambda m, i: _BINARY[op](m, i, 2), ints, grad=False)
+    check(lambda m, i: _BINARY[op](m, i, 2.5), ints, grad=False)
+
+
+def test_binary_ops_with_parameters_and_alpha():
+    w = ember.nn.Parameter(ember.tensor([1.0, 2.0]))
+    tw = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    for e, t in ((w * w + w / 2 - 1, tw * tw + tw / 2 - 1), (ember.add(w, w, alpha=2),
+                 torch.add(tw, tw, alpha=2))):  # fmt: skip
+        close(e, t)
+        e.sum().backward()
+        t.sum().backward()
+        close(w.grad, tw.grad)
+
+
+@pytest.mark.parametrize("op", sorted(_BINARY))
+def test_binary_ops_same_dtype_broadcast_error(op):
+    check_raises(
+        _BINARY[op], rand(3), rand(4), match=f"{op}: cannot broadcast shapes (3,) and (4,)"
+    )
+
+
+def test_a_number_beyond_the_dtype_is_cast_as_a_weak_scalar():
+    # float32 * 1e300: the number becomes inf in float32 (with no warning), as in PyTorch
+    check(lambda m, x: x * 1e300, rand(3, dtype=np.float32), grad=False)
+    check(lambda m, x: x + 2**62 + 1, rand(3, dtype=np.float32), grad=False)  # rounded
+
+
+def _inf_nan_program(m, x):
+    inf = float("inf")
+    y = (x * inf) - inf  # inf - inf: nan
+    z = x / 0  # x / 0: inf
+    w = (x - x).log()  # log(0): -inf
+    (y + z + w).sum().backward()
+    return y, z, w
+
+
+def test_ops_are_silent_and_leave_numpy_error_state_alone():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # a NumPy warning would fail the test
+        y, z, w = _inf_nan_program(ember, x)
+        assert np.geterr() == {"divide": "raise", "over": "raise", "under": "raise",
+                               "invalid": "raise"}  # fmt: skip
+        with pytest.raises(FloatingPointError):
+            np.float64(1.0) / np.float64(0.0)  # the user's own setting still holds
+    assert np.isnan(y.detach().numpy()).all() and np.isinf(z.detach().numpy()).all()
+    assert np.isneginf(w.detach().numpy()).all()
+
+
+def test_quiet_skips_setting_the_state_when_it_is_set_already():
+    from ember.ops._util import ignoring_fp_errors, quiet
+
+    calls = []
+
+    @quiet
+    def divide(a, b):
+        calls.append(np.geterr()["divide"])
+        return a / b
+
+    with np.errstate(divide="raise"):
+        assert divide(np.ones(2), np.zeros(2)).tolist() == [np.inf, np.inf]
+        with ignoring_fp_errors():
+            assert divide(np.ones(2), np.zeros(2)).tolist() == [np.inf, np.inf]
+        assert np.geterr()["divide"] == "raise"
+    assert calls == ["ignore", "ignore"]
+
+
+# ---------------------------------------------------------------- graph bookkeeping
+def test_a_leaf_keeps_one_node_and_is_freed_with_its_last_reference():
+    x = ember.randn(3, requires_grad=True)
+    a = (x * 2).grad_fn.next_functions[0][0]
+    b = (x.exp()).grad_fn.next_functions[0][0]
+    assert a is b and a.variable is x and type(a).__name__ == "AccumulateGrad"
+    # the node refers to the leaf weakly: no reference cycle, so the leaf goes with its last
+    # reference even while a graph that uses it lives on
+    y = x * 3
+    ref = weakref.ref(x)
+    gc.disable()
+    try:
+        del x
+        assert ref() is None
+    finally:
+        gc.enable()
+    y.sum().backward()  # its gradient has nowhere to go, and that is fine
+    assert y.grad_fn.next_functions[0][0].variable is None
+
+
+def test_hooks_on_a_leaf_fire_after_many_ops():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.tolist()))
+    for _ in range(3):
+        (x * x).sum().backward()
+    assert seen == [[2.0, 4.0]] * 3 and x.grad.tolist() == [6.0, 12.0]
+
+
+def test_checkpoint_of_a_function_with_a_leaf_of_its_own():
+    from ember.utils.checkpoint import checkpoint
+
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = checkpoint(lambda t: t * ember.full((2,), 3.0, requires_grad=True), x)
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_saved_inputs_and_outputs_of_non_leaves_second_order():
+    # Mul saves its inputs (here computed, non-leaf tensors), Exp its output: both come back
+    # attached to the graph, so the second derivative flows through them
+    check(lambda m, x, y: ((x * 1) * (y + 0)).exp(), rand(3), rand(3), gradgrad=True)
+    check(lambda m, x: (x * 2) / (x.exp() + 1), rand(2, 3), gradgrad=True)
+
+
+def test_gradients_reduced_to_the_shape_and_dtype_of_non_leaf_inputs():
+    # the gradient for h (made by another node) is summed over the broadcast dimension and
+    # cast to h's float32, the gradient for b to float64
+    check(lambda m, x, b: (x * 2) + b, rand(4, 3, dtype=np.float32), rand(3), gradcheck=False)
+    check(lambda m, x, b: (x * 2) * b.unsqueeze(0), rand(4, 3), rand(3), gradgrad=True)
+
+
+def test_outputs_get_their_own_version_counter():
+    x = ember.zeros(2, requires_grad=True)
+    y, z = x * 2, x * 3
+    with ember.no_grad():
+        y.add_(1)
+    assert (y._version, z._version, ember.zeros(1)._version) == (1, 0, 0)

@@ -572,3 +572,118 @@ def test_interpolate_errors(f, x, match):
 def test_interpolate_antialias_unsupported():
     with pytest.raises(ValueError, match="interpolate: antialias=True is not supported"):
         F(ember).interpolate(ember.ones(1, 1, 4, 4), size=2, mode="bilinear", antialias=True)
+
+
+# ---------------------------------------------------------------- fast paths (ember.kernels.conv)
+# The tests above run on both paths (conftest); these add the geometries where the fast
+# kernels could go wrong, and check which path ran.
+FAST_CONV = [
+    ((3, 2, 7, 6), (4, 2, 3, 3), {"padding": 1}),  # odd sizes
+    ((2, 3, 9, 8), (2, 3, 3, 2), {"stride": (2, 1), "padding": (0, 2), "dilation": (1, 2)}),
+    ((2, 2, 6, 6), (3, 2, 1, 1), {"stride": 2}),  # 1x1, stride 2 (ResNet's downsampling)
+    ((2, 2, 5, 6), (2, 2, 2, 4), {"padding": "same"}),  # asymmetric padding
+    ((7, 2, 5, 5), (3, 2, 3, 3), {"padding": 2, "stride": 3}),  # several chunks, a ragged last
+]
+
+
+@pytest.mark.parametrize("xs, ws, kw", FAST_CONV)
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+def test_fast_conv2d_geometries(xs, ws, kw, kernel_path, monkeypatch):
+    from ember.kernels import conv as kconv
+
+    monkeypatch.setattr(kconv, "CHUNK_BYTES", 1)  # one sample per chunk: many chunks
+    before = ember.kernels.taken.copy()
+    args = rand(*xs), rand(*ws), rand(ws[0])
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, **kw), *args, gradgrad=True)
+    check(lambda m, x, w: F(m).conv2d(x, w, **kw), *args[:2])
+    ran = ember.kernels.taken - before
+    names = {"conv2d", "conv2d_bias", "conv2d_grad_input", "conv2d_grad_weight"}
+    assert set(ran) >= names if kernel_path == "fast" else not set(ran) & names
+
+
+def test_fast_conv2d_float32_batch(kernel_path):
+    args = [rand(9, 4, 6, 6, dtype=np.float32), rand(5, 4, 3, 3, dtype=np.float32),
+            rand(5, dtype=np.float32)]  # fmt: skip
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1), *args)
+    check(lambda m, x, w: F(m).conv_transpose2d(x, w, stride=2), args[0], args[1][:4])
+
+
+def test_fast_conv2d_groups_fall_back(kernel_path):
+    before = ember.kernels.taken.copy()
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, groups=2), rand(2, 4, 5, 5), rand(4, 2, 3, 3),
+          rand(4))  # fmt: skip
+    assert not {"conv2d", "conv2d_bias"} & set(ember.kernels.taken - before)
+
+
+def test_fast_paths_without_numba(kernel_path, monkeypatch):
+    # numba is optional: the NumPy twins of its kernels give the same answers
+    monkeypatch.setattr(ember.kernels, "HAVE_NUMBA", False)
+    check(lambda m, x, w: F(m).conv2d(x, w, padding=1, stride=(1, 2)), rand(2, 2, 5, 6),
+          rand(3, 2, 3, 3))  # fmt: skip
+    check(lambda m, x: F(m).max_pool2d(x, 2) ** 2, rand(2, 2, 5, 7), gradgrad=True)
+    check(lambda m, x: F(m).max_pool2d(x, (3, 2)), rand(1, 2, 7, 5))
+
+
+FAST_MAX_POOL = [
+    ((2, 3, 6, 6), {"kernel_size": 2}),
+    ((2, 2, 7, 5), {"kernel_size": 2}),  # ragged: the last row and column are left out
+    ((1, 2, 9, 7), {"kernel_size": 3}),  # the general (not 2x2) kernel
+    ((1, 2, 6, 7), {"kernel_size": (2, 3), "stride": (2, 3)}),
+    ((2, 6, 6), {"kernel_size": 2, "ceil_mode": True}),  # unbatched; ceil_mode changes nothing
+]
+
+
+@pytest.mark.parametrize("xs, kw", FAST_MAX_POOL)
+def test_fast_max_pool2d(xs, kw, kernel_path):
+    before = ember.kernels.taken.copy()
+    check(lambda m, x: F(m).max_pool2d(x, **kw), rand(*xs))
+    check(lambda m, x: F(m).max_pool2d(x, **kw) ** 2, rand(*xs), gradcheck=False, gradgrad=True)
+    check(lambda m, x: F(m).max_pool2d(x, **kw), rand(*xs, dtype=np.float32))
+    ran = set(ember.kernels.taken - before)
+    names = {"max_pool2d", "max_pool2d_backward"}
+    assert ran >= names if kernel_path == "fast" else not ran & names
+
+
+def test_fast_max_pool_special_values(kernel_path):
+    # ties keep the first maximum; NaN wins (the last of several); -inf blocks
+    y = np.arange(16.0).reshape(1, 1, 4, 4)
+    y[0, 0, 0, 0] = y[0, 0, 1, 1] = np.nan
+    y[0, 0, 0, 2:] = y[0, 0, 1, 2:] = 7.0
+    y[0, 0, 2:, :2] = -np.inf
+    check(lambda m, x: F(m).max_pool2d(x, 2), y, grad=False)
+    z = np.tile(np.array([[1.0, 3.0], [3.0, 2.0]]), (2, 2))[None, None]
+    # (the gradient goes to the first maximum, as in PyTorch; finite differences would split it)
+    check(lambda m, x: F(m).max_pool2d(x, 2), z, gradcheck=False)
+    check(lambda m, x: F(m).max_pool1d(x, 3), rand(2, 3, 10))
+
+
+@pytest.mark.parametrize("xs", [(2, 3, 5, 4), (3, 4, 4), (2, 3, 1, 1)])
+def test_fast_global_avg_pool(xs, kernel_path):
+    check(lambda m, x: F(m).adaptive_avg_pool2d(x, 1) ** 2, rand(*xs), gradgrad=True)
+    check(lambda m, x: F(m).adaptive_avg_pool2d(x, (1, 1)), rand(*xs, dtype=np.float32))
+    check(lambda m, x: F(m).adaptive_avg_pool1d(x, 1), rand(*xs[:-1]))
+
+
+def test_benchmark_cnn_takes_the_fast_paths(kernel_path):
+    # the benchmark's CNN (workload b; a smaller image and batch), one SGD-momentum step
+    nn = ember.nn
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10),
+    )  # fmt: skip
+    opt = ember.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = ember.randn(4, 3, 16, 16)
+    target = ember.tensor([1, 2, 3, 4])
+    before = ember.kernels.taken.copy()
+    opt.zero_grad()
+    ember.nn.functional.cross_entropy(model(x), target).backward()
+    opt.step()
+    ran = ember.kernels.taken - before
+    fast = {"conv2d_bias": 3, "conv2d_grad_weight": 3, "conv2d_grad_input": 2,
+            "max_pool2d": 2, "max_pool2d_backward": 2, "global_avg_pool": 1}  # fmt: skip
+    if kernel_path == "fast":
+        assert {k: ran[k] for k in fast} == fast
+    else:
+        assert not set(ran) & set(fast)

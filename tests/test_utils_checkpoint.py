@@ -87,8 +87,8 @@ def _saved_arrays(y):
         seen.add(id(n))
         nodes += 1
         for s in getattr(n, "_saved", None) or ():
-            if s is not None and hasattr(s.data, "shape"):
-                arrays += s.data.size
+            if type(s) is tuple:  # an array: (data, counter, version, source)
+                arrays += s[0].size
         stack.extend(e[0] for e in getattr(n, "next_edges", ()) if e is not None)
     return nodes, arrays
 

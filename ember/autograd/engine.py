@@ -8,8 +8,6 @@ place, so ops need not do it.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ember import backend
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.function import AccumulateGrad
@@ -73,23 +71,21 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused
     order = _topological([e[0] for e in root_edges])
 
     captures = {}
+    needed = None  # for backward(), every node: each has an edge, and every path ends at a leaf
     if inputs is not None:
         for i, t in enumerate(inputs):
-            captures.setdefault((id(t._edge()[0]), t._edge()[1]), []).append(i)
+            node, nr = t._edge()
+            captures.setdefault((id(node), nr), []).append(i)
         targets = {k[0] for k in captures}
-    # A node runs only if a gradient it makes can reach a leaf (or, for grad(), an input).
-    needed = {}
-    for node in reversed(order):
-        if isinstance(node, AccumulateGrad):
-            needed[id(node)] = inputs is None
-        else:
-            needed[id(node)] = any(
-                e is not None
-                and (needed.get(id(e[0])) or (inputs is not None and id(e[0]) in targets))
+        # for grad(), only the nodes whose gradients can reach an input
+        needed = {}
+        for node in reversed(order):
+            needed[id(node)] = type(node) is not AccumulateGrad and any(
+                e is not None and (needed.get(id(e[0])) or id(e[0]) in targets)
                 for e in node.next_edges
             )
 
-    buffers = {}
+    buffers = {}  # id(node) -> {output number: the sum of the gradients that reached it}
     for (node, nr), g in zip(root_edges, root_grads):
         buf = buffers.setdefault(id(node), {})
         buf[nr] = g if nr not in buf else buf[nr] + g
@@ -97,8 +93,9 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused
     check = anomaly.state.enabled
 
     # Gradients of inf/nan are PyTorch's business as usual (anomaly mode reports them); NumPy's
-    # floating-point warnings would only repeat them, once per op, so they are off in backward.
-    with grad_mode.set_grad_enabled(create_graph), np.errstate(all="ignore"):
+    # floating-point warnings would only repeat them, once per op, so they are off in backward
+    # (set once here, so that the ops' own quiet forwards need not set them again).
+    with grad_mode.set_grad_enabled(create_graph), _ignoring_fp_errors():
         for node in order:
             buf = buffers.pop(id(node), None)
             if buf is None:
@@ -112,10 +109,12 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused
                 for nr, g in buf.items():
                     for i in captures.get((id(node), nr), ()):
                         results[i] = g
-            if not needed[id(node)]:
+            if needed is not None and not needed[id(node)]:
                 continue
-            if isinstance(node, AccumulateGrad):
-                _accumulate(node.variable, buf[0], create_graph)
+            if type(node) is AccumulateGrad:
+                leaf = node.variable
+                if leaf is not None:  # None: the leaf was freed, nobody can see its .grad
+                    _accumulate(leaf, buf[0], create_graph)
                 continue
             if node._freed:
                 raise RuntimeError(
@@ -123,13 +122,17 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused
                     "saved tensors were freed by the first backward. Pass retain_graph=True to "
                     "the first backward() if you need to run it again."
                 )
-            grads = []
-            for i, (shape, npd, req) in enumerate(node._out_meta):
-                g = buf.get(i)
-                if g is None and req:
-                    xp = backend.get_array_module(next(iter(buf.values()))._data)
-                    g = Tensor._make(xp.zeros(shape, npd))
-                grads.append(g)
+            out_meta = node._out_meta
+            if len(out_meta) == 1:  # one output, so the buffer holds its gradient
+                grads = (buf[0],)
+            else:  # outputs that got no gradient but need one get zeros
+                grads = []
+                for i, (shape, npd, req) in enumerate(out_meta):
+                    g = buf.get(i)
+                    if g is None and req:
+                        xp = backend.get_array_module(next(iter(buf.values()))._data)
+                        g = Tensor._make(xp.zeros(shape, npd))
+                    grads.append(g)
             outs = type(node).backward(node, *grads)
             if not isinstance(outs, tuple):
                 outs = (outs,)
@@ -142,11 +145,10 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused
                     f"{type(node).__name__}.backward returned {len(outs)} gradients, but forward "
                     f"received {len(edges)} arguments"
                 )
-            gx_list = []
-            for i, edge in enumerate(edges):
-                gx = outs[i] if i < len(outs) else None
+            checked = [None] * len(edges) if check else None
+            for i, gx in enumerate(outs):  # edges past the last gradient returned get none
+                edge = edges[i]
                 if edge is None or gx is None:
-                    gx_list.append(None)
                     continue
                 if not isinstance(gx, Tensor):
                     if backend.is_array(gx):
@@ -156,14 +158,27 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused
                             f"{type(node).__name__}.backward must return Tensors or None, returned "
                             f"{type(gx).__name__} for input {i}"
                         )
-                shape, npd = node._in_meta[i]
-                gx = _reduce_to(gx, shape, npd)
-                gx_list.append(gx)
                 nxt, nr = edge
-                b = buffers.setdefault(id(nxt), {})
-                b[nr] = gx if nr not in b else b[nr] + gx
+                # reduced to the shape and dtype of the input: a leaf's own, or that of the
+                # output of the node that made it
+                if type(nxt) is AccumulateGrad:
+                    leaf = nxt.variable
+                    if leaf is None:  # freed: nobody can see its gradient
+                        continue
+                    shape, npd = leaf._data.shape, leaf._data.dtype
+                else:
+                    shape, npd, _ = nxt._out_meta[nr]
+                if gx._data.shape != shape or gx._data.dtype != npd:
+                    gx = _reduce_to(gx, shape, npd)
+                if check:
+                    checked[i] = gx
+                b = buffers.get(id(nxt))
+                if b is None:
+                    buffers[id(nxt)] = {nr: gx}
+                else:
+                    b[nr] = gx if nr not in b else b[nr] + gx
             if check:
-                anomaly.check_gradients(node, gx_list)
+                anomaly.check_gradients(node, checked)
 
     if inputs is not None:
         for i, r in enumerate(results):
@@ -176,15 +191,23 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, allow_unused
     return None
 
 
+def _ignoring_fp_errors():
+    # imported here: ember.ops imports the autograd package
+    from ember.ops._util import ignoring_fp_errors
+
+    return ignoring_fp_errors()
+
+
 def _accumulate(leaf: Tensor, g: Tensor, create_graph: bool):
-    if not create_graph:
-        g = g.detach()
-    if leaf.grad is None:
-        leaf.grad = g if create_graph else Tensor._make(g._data.copy())
-    elif create_graph or leaf.grad._requires_grad:
-        leaf.grad = leaf.grad + g
+    grad = leaf.grad
+    if create_graph:  # the sum stays in the graph
+        leaf.grad = g if grad is None else grad + g
+    elif grad is None:  # a copy: g may be shared (the same gradient reaching several leaves)
+        leaf.grad = Tensor._make(g._data.copy())
+    elif grad._requires_grad:
+        leaf.grad = grad + g.detach()
     else:
-        leaf.grad._data += g._data
+        grad._data += g._data
 
 
 def _root_grads(outputs, grad_outputs, op):

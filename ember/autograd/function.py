@@ -23,50 +23,56 @@ is written with ember's own differentiable ops, a gradient of a gradient works.
 
 from __future__ import annotations
 
-import itertools
+import weakref
 
 import numpy as np
 
 from ember.autograd import anomaly, grad_mode
 from ember.tensor import Tensor, VersionCounter
 
-_seq = itertools.count()
 _grad_state = grad_mode.state
 _anomaly_state = anomaly.state
 
 
-class SavedTensor:
-    """An array saved for backward, with what is needed to hand it back as a Tensor in the
-    graph and to notice an in-place change made to it after it was saved."""
+def _unpack(node, saved):
+    """A saved value handed back to ``backward``; arrays as Tensors in the graph.
 
-    __slots__ = ("counter", "data", "grad_fn", "leaf", "output_nr", "requires_grad", "version")
-
-    def __init__(self, data, counter, leaf=None, grad_fn=None, output_nr=0, requires_grad=False):
-        self.data = data
-        self.counter = counter
-        self.version = counter.version if counter is not None else 0
-        self.leaf = leaf
-        self.grad_fn = grad_fn  # None for a leaf or a constant; True for an output of the node
-        self.output_nr = output_nr
-        self.requires_grad = requires_grad
-
-    def unpack(self, node):
-        if self.counter is not None and self.counter.version != self.version:
-            t = self.data
-            raise RuntimeError(
-                f"autograd: a tensor of shape {tuple(t.shape)} ({t.dtype}) that "
-                f"{type(node).__name__} saved for its backward was changed by an in-place "
-                f"operation after it was saved (it is at version {self.counter.version}, "
-                f"expected version {self.version}). Use an out-of-place op (x = x + 1 instead "
-                "of x += 1) or .clone() the tensor before changing it."
-            )
-        if self.leaf is not None:
-            return self.leaf
-        grad_fn = node if self.grad_fn is True else self.grad_fn
-        t = Tensor._make(self.data, self.requires_grad, grad_fn, self.output_nr)
-        if self.counter is not None:
-            t._vc = self.counter
-        return t
+    ``save_for_backward`` keeps each array as a tuple ``(data, counter, version, source)``
+    (tuples: an op may save several, and they are cheap to make). ``counter`` and ``version``
+    tell whether the array was changed in place after it was saved; ``source`` is where it
+    came from: input ``j`` of the node (``source = j``; its edge says how it joins the
+    graph), output ``i`` (``source = -1 - i``), or None (no gradient flows through it).
+    Other values (Python numbers) are kept as ``_Plain``; None stays None.
+    """
+    if type(saved) is not tuple:
+        return saved if saved is None else saved.data
+    data, counter, version, source = saved
+    if counter is not None and counter.version != version:
+        raise RuntimeError(
+            f"autograd: a tensor of shape {tuple(data.shape)} ({data.dtype}) that "
+            f"{type(node).__name__} saved for its backward was changed by an in-place "
+            f"operation after it was saved (it is at version {counter.version}, "
+            f"expected version {version}). Use an out-of-place op (x = x + 1 instead "
+            "of x += 1) or .clone() the tensor before changing it."
+        )
+    if source is None:
+        t = Tensor._make(data)
+    elif source < 0:
+        t = Tensor._make(data, True, node, -1 - source)
+    else:
+        edge = node.next_edges[source]
+        if edge is None:  # an input that needs no gradient
+            t = Tensor._make(data)
+        elif type(edge[0]) is AccumulateGrad:  # a leaf: itself, while it exists
+            leaf = edge[0].variable
+            if leaf is not None:
+                return leaf
+            t = Tensor._make(data)
+        else:
+            t = Tensor._make(data, True, edge[0], edge[1])
+    if counter is not None:
+        t._vc = counter
+    return t
 
 
 class Function:
@@ -81,10 +87,13 @@ class Function:
     ``mark_non_differentiable(*arrays)``; any other attribute can hold plain values.
     """
 
+    # defaults, so that apply sets on each node only what differs
     _saved = None
     _freed = False
     _hooks = None
     _stack = None
+    _to_save = ()
+    _non_diff = None
 
     def save_for_backward(self, *arrays) -> None:
         """Keep arrays (inputs, outputs or others) for backward; they come back as Tensors."""
@@ -101,7 +110,7 @@ class Function:
         saved = self._saved
         if saved is None:
             return ()
-        return tuple(None if s is None else s.unpack(self) for s in saved)
+        return tuple([_unpack(self, s) for s in saved])
 
     def mark_non_differentiable(self, *arrays) -> None:
         """Declare outputs (indices, masks) that never get a gradient."""
@@ -116,8 +125,8 @@ class Function:
         raise RuntimeError(f"{type(ctx).__name__} has no backward: it is not differentiable")
 
     @property
-    def next_functions(self):
-        return self.next_edges
+    def next_functions(self) -> tuple:
+        return tuple(self.next_edges)
 
     def name(self) -> str:
         return type(self).__name__
@@ -131,14 +140,12 @@ class Function:
     @classmethod
     def apply(cls, *args):
         """Run the op on Tensors (and other arguments) and record it for backward."""
-        ctx = cls.__new__(cls)
-        ctx._to_save = ()
-        ctx._non_diff = None
+        # Every op of every model passes through here, so it does the least it can: one pass
+        # over the arguments, and the graph's bookkeeping only when a gradient is needed.
+        ctx = _new(cls)
         grad_on = _grad_state.enabled
-        arrays = []
-        tensors = []
-        any_req = False
-        kind = None
+        arrays, needs, edges = [], [], []
+        kind = None  # the array type of the first tensor: all must be on one device
         for a in args:
             if isinstance(a, Tensor):
                 d = a._data
@@ -147,54 +154,73 @@ class Function:
                 elif type(d) is not kind:
                     _device_mismatch(cls, args)
                 arrays.append(d)
-                tensors.append(a)
-                if grad_on and a._requires_grad:
-                    any_req = True
+                req = grad_on and a._requires_grad
             else:
                 arrays.append(a)
-                tensors.append(None)
-        if any_req:
-            ctx.needs_input_grad = tuple(t is not None and t._requires_grad for t in tensors)
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
+                req = False
+            needs.append(req)
+            edges.append(a._edge() if req else None)
+        ctx.needs_input_grad = needs = tuple(needs)
+        any_req = True in needs
 
         raw = cls.forward(ctx, *arrays)
 
-        single = not isinstance(raw, tuple)
-        outs = (raw,) if single else raw
         non_diff = ctx._non_diff
-        results = []
-        for i, y in enumerate(outs):
-            if type(y) is not np.ndarray:
-                y = _as_array(y, cls)
+        if type(raw) is not tuple:  # one output, as nearly every op has: written out
+            y = raw if type(raw) is np.ndarray else _as_array(raw, cls)
             req = any_req and y.dtype.kind in "fV" and (non_diff is None or id(y) not in non_diff)
-            t = Tensor._make(y, req, ctx if req else None, i)
-            base = y.base
-            if base is not None:  # a view of an input shares its version counter
-                for j, (x, src) in enumerate(zip(arrays, tensors)):
-                    if src is not None and (base is x or base is x.base):
-                        t._vc = src._vc
-                        t._base = src._base if src._base is not None else src
-                        t._view_fn = _replay(cls, args, j, src._view_fn)
-                        break
-            results.append(t)
+            t = _make(y, req, ctx if req else None, 0)
+            if y.base is not None:  # a view: of an input?
+                _link_view(t, cls, args, arrays)
+            outs, results = (raw,), (t,)
+        else:  # the same for each output
+            outs = raw
+            results = []
+            for i, y in enumerate(raw):
+                if type(y) is not np.ndarray:
+                    y = _as_array(y, cls)
+                req = (
+                    any_req and y.dtype.kind in "fV" and (non_diff is None or id(y) not in non_diff)
+                )
+                t = _make(y, req, ctx if req else None, i)
+                if y.base is not None:
+                    _link_view(t, cls, args, arrays)
+                results.append(t)
+            results = tuple(results)
 
+        to_save = ctx._to_save
         if any_req:
-            ctx._seq = next(_seq)
-            ctx.next_edges = tuple(
-                None if t is None or not t._requires_grad else t._edge() for t in tensors
+            ctx.next_edges = edges
+            # the shape and dtype of each output: what the gradients that flow into it are
+            # reduced to (the engine), and what a missing one is made of (zeros)
+            ctx._out_meta = (
+                [(y.shape, y.dtype, req)]  # (of the one output)
+                if type(raw) is not tuple
+                else [(r._data.shape, r._data.dtype, r._requires_grad) for r in results]
             )
-            ctx._in_meta = tuple(
-                None if t is None else (t._data.shape, t._data.dtype) for t in tensors
-            )
-            ctx._n_out = len(results)
-            ctx._out_meta = tuple((r._data.shape, r._data.dtype, r._requires_grad) for r in results)
-            if ctx._to_save:
-                ctx._saved = [_saved(a, arrays, tensors, outs, results) for a in ctx._to_save]
+            if to_save:
+                ctx._saved = _saved(to_save, args, arrays, outs, results)
             if _anomaly_state.enabled:
                 ctx._stack = anomaly.record_stack()
-        ctx._to_save = ()
-        return results[0] if single else tuple(results)
+        if to_save:
+            del ctx._to_save  # release the arrays (back to the class's empty default)
+        return results if type(raw) is tuple else t
+
+
+_new = object.__new__
+_make = Tensor._make
+
+
+def _link_view(t, cls, args, arrays):
+    """Output ``t`` is a view: if of an input, it shares the input's version counter and
+    can make itself again from the input's base (for in-place changes to views)."""
+    base = t._data.base
+    for j, (x, src) in enumerate(zip(arrays, args)):
+        if isinstance(src, Tensor) and (base is x or base is x.base):
+            t._vc = src._vc
+            t._base = src._base if src._base is not None else src
+            t._view_fn = _replay(cls, args, j, src._view_fn)
+            return
 
 
 class _Plain:
@@ -205,25 +231,45 @@ class _Plain:
     def __init__(self, data):
         self.data = data
 
-    def unpack(self, node):
-        return self.data
 
-
-def _saved(a, arrays, tensors, outs, results):
-    if a is None:
-        return None
-    if not hasattr(a, "shape"):
-        return _Plain(a)
-    for i, y in enumerate(outs):
-        if a is y:  # the output's array: a NumPy scalar from a 0-d op is now a 0-d array
+def _saved(to_save, args, arrays, outs, results) -> list:
+    """What ``save_for_backward`` keeps of each of ``to_save`` (see ``_unpack``): an output
+    or an input of the op (the commonest), a plain value, or another array."""
+    saved = []
+    single = len(outs) == 1
+    for a in to_save:
+        if a is None:
+            saved.append(None)
+            continue
+        # an output is looked for first (forward may return an input itself as its output)
+        i = (0 if a is outs[0] else -1) if single else _position(a, outs)
+        if i >= 0:  # (a NumPy scalar from a 0-d op is now a 0-d array: r._data)
             r = results[i]
-            return SavedTensor(r._data, r._vc, None, True, i, r._requires_grad)
-    for x, t in zip(arrays, tensors):
-        if t is not None and a is x:
-            if t._requires_grad and t.grad_fn is None:
-                return SavedTensor(a, t._vc, leaf=t)
-            return SavedTensor(a, t._vc, None, t.grad_fn, t._output_nr, t._requires_grad)
-    return SavedTensor(np.asarray(a) if isinstance(a, np.generic) else a, None)
+            vc = r._vc
+            saved.append((r._data, vc, vc.version, -1 - i if r._requires_grad else None))
+            continue
+        for j, x in enumerate(arrays):
+            if x is a:  # an input
+                if isinstance(args[j], Tensor):
+                    vc = args[j]._vc
+                    saved.append((a, vc, vc.version, j))
+                else:  # a Python number passed to the op
+                    saved.append(_Plain(a))
+                break
+        else:
+            if hasattr(a, "shape"):  # another array
+                saved.append((np.asarray(a) if isinstance(a, np.generic) else a, None, 0, None))
+            else:
+                saved.append(_Plain(a))
+    return saved
+
+
+def _position(a, seq) -> int:
+    """The index of ``a`` in ``seq`` by identity (``==`` compares arrays elementwise), or -1."""
+    for i, x in enumerate(seq):
+        if x is a:
+            return i
+    return -1
 
 
 def _replay(cls, args, j, parent):
@@ -262,18 +308,26 @@ def _device_mismatch(cls, args):
 
 
 class AccumulateGrad:
-    """The node at a leaf tensor: adds the gradient that reaches it into ``tensor.grad``."""
+    """The node at a leaf tensor: adds the gradient that reaches it into ``tensor.grad``.
 
-    __slots__ = ("__weakref__", "_hooks", "_seq", "next_edges", "variable")
+    The leaf keeps its node for good (``Tensor._edge``) and the node refers to the leaf
+    weakly, so the two are no reference cycle and the leaf is freed as soon as it is
+    unused. ``variable`` is None once the leaf is gone: its gradient has nowhere to go.
+    """
+
+    __slots__ = ("__weakref__", "_hooks", "_variable", "next_edges")
 
     def __init__(self, variable):
-        self.variable = variable
+        self._variable = weakref.ref(variable)
         self._hooks = None
         self.next_edges = ()
-        self._seq = -1
+
+    @property
+    def variable(self):
+        return self._variable()
 
     def __repr__(self):
         return "<AccumulateGrad>"
 
 
-__all__ = ["AccumulateGrad", "Function", "SavedTensor", "VersionCounter"]
+__all__ = ["AccumulateGrad", "Function", "VersionCounter"]

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
+
+import numpy as np
 
 from ember import dtypes
 from ember.tensor import Tensor
+
+try:  # the context variable that np.errstate sets (NumPy >= 2)
+    from numpy._core._ufunc_config import _extobj_contextvar as _np_errstate
+
+    with np.errstate(all="ignore"):
+        _IGNORE_ALL = _np_errstate.get()  # NumPy's settings object for "ignore everything"
+except ImportError:  # pragma: no cover - an older or a reorganised NumPy: np.errstate itself
+    _np_errstate = None
 
 
 def tensor_method(fn=None, *, name: str | None = None):
@@ -45,3 +56,51 @@ def promote(op: str, *operands, dtype=None):
     dt = dtypes.result_type(*operands) if dtype is None else dtype
     out = tuple(x.to(dt) if isinstance(x, Tensor) and x.dtype is not dt else x for x in operands)
     return out, dt
+
+
+def quiet(fn):
+    """Run ``fn`` with NumPy's floating-point warnings off: ``1 / 0``, ``log(0)``, ``exp(1000)``
+    and ``inf - inf`` give inf and nan silently, as in PyTorch. NumPy's own settings, which
+    the user may have chosen with ``np.seterr``, are left as they are outside ``fn``.
+    ``fn`` takes positional arguments only (the forward of an op, say).
+
+    The same as decorating with ``np.errstate(all="ignore")``, which sets NumPy's error-state
+    context variable around each call: this sets it to a settings object made once (errstate
+    makes a new one on every call), and not at all when it is set already (ops run inside
+    ``ignoring_fp_errors()``, as in backward): 0.25 us a call instead of 1.4 us, which
+    matters for small ops (an add of 4 elements takes 0.25 us in NumPy).
+    """
+    if _np_errstate is None:  # pragma: no cover
+        return np.errstate(all="ignore")(fn)
+
+    @functools.wraps(fn)
+    def quiet_fn(*args):
+        if _np_errstate.get() is _IGNORE_ALL:
+            return fn(*args)
+        token = _np_errstate.set(_IGNORE_ALL)
+        try:
+            return fn(*args)
+        finally:
+            _np_errstate.reset(token)
+
+    return quiet_fn
+
+
+class ignoring_fp_errors:
+    """``with ignoring_fp_errors():`` is ``with np.errstate(all="ignore"):``, in the form
+    that lets the ``quiet`` functions called inside skip setting it again."""
+
+    def __enter__(self):
+        if _np_errstate is None:  # pragma: no cover
+            self._errstate = np.errstate(all="ignore")
+            self._errstate.__enter__()
+        else:
+            self._token = _np_errstate.set(_IGNORE_ALL)
+        return self
+
+    def __exit__(self, *exc):
+        if _np_errstate is None:  # pragma: no cover
+            self._errstate.__exit__(*exc)
+        else:
+            _np_errstate.reset(self._token)
+        return False

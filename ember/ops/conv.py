@@ -19,10 +19,14 @@ import math
 import numbers
 from typing import NamedTuple
 
+import numpy as np
+
+from ember import kernels
 from ember.amp import autocast_args
 from ember.amp import state as _amp
 from ember.autograd.function import Function
 from ember.backend import get_array_module
+from ember.kernels import conv as _kc
 from ember.ops._util import check_tensor
 from ember.ops.linalg import Matmul
 from ember.tensor import Tensor
@@ -184,8 +188,31 @@ def _ungrouped(y, n, out):
     return y.reshape((n, groups * og) + out)
 
 
+# ---------------------------------------------------------------- fast path dispatch
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _fast_conv(g: _Geom, *arrays) -> bool:
+    """Whether the chunked im2col kernels (ember.kernels.conv) take this convolution: NumPy
+    arrays of one float dtype, no groups, nothing empty."""
+    if not kernels.enabled() or g.groups != 1:
+        return False
+    dt = arrays[0].dtype
+    return dt in _FAST_DTYPES and all(
+        type(a) is np.ndarray and a.dtype == dt and a.size for a in arrays
+    )
+
+
+def _geo(g: _Geom) -> tuple:
+    """The geometry as the kernels take it (padding before only)."""
+    return g.kernel + g.stride + (g.padding[0][0], g.padding[1][0]) + g.dilation + g.out
+
+
 def _conv_raw(x, w, g: _Geom):
     """x (N, C, H, W), w (O, C/G, kH, kW) -> y (N, O, oH, oW): one batched matmul."""
+    if _fast_conv(g, x, w):
+        kernels.taken["conv2d"] += 1
+        return _kc.conv2d(x, w, None, _geo(g))
     G, o = g.groups, w.shape[0]
     y = w.reshape(G, o // G, math.prod(w.shape[1:])) @ _im2col(x, g)  # (G, O/G, N*oH*oW)
     # matmul gives float32 for bfloat16 operands
@@ -194,6 +221,9 @@ def _conv_raw(x, w, g: _Geom):
 
 def _conv_t_raw(gy, w, g: _Geom):
     """The transpose of _conv_raw in x: gy (N, O, oH, oW), w (O, C/G, kH, kW) -> (N, C, H, W)."""
+    if _fast_conv(g, gy, w):
+        kernels.taken["conv2d_grad_input"] += 1
+        return _kc.conv2d_grad_input(gy, w, g.size, _geo(g))
     xp = get_array_module(gy)
     n, o = gy.shape[:2]
     G, cg = g.groups, w.shape[1]
@@ -209,6 +239,9 @@ def _conv_t_raw(gy, w, g: _Geom):
 
 def _conv_w_raw(x, gy, g: _Geom):
     """The transpose of _conv_raw in w: x (N, C, H, W), gy (N, O, oH, oW) -> (O, C/G, kH, kW)."""
+    if _fast_conv(g, x, gy):
+        kernels.taken["conv2d_grad_weight"] += 1
+        return _kc.conv2d_grad_weight(x, gy, _geo(g))
     G, o = g.groups, gy.shape[1]
     # the big operand (the columns) on the left keeps the batched matmul on BLAS
     gw = _im2col(x, g) @ _grouped(gy, G).transpose(0, 2, 1)  # (G, C/G*kH*kW, O/G)
@@ -263,6 +296,27 @@ class _ConvW(Function):
         gx = _ConvT.apply(gy, ggw, ctx.geom) if ctx.needs_input_grad[0] else None
         ggy = _Conv.apply(x, ggw, ctx.geom) if ctx.needs_input_grad[1] else None
         return gx, ggy, None
+
+
+class _ConvBias(Function):
+    """conv(x, w) + b in one node, the bias added into the product's output in place (fast
+    path only); its backward is _Conv's plus the bias's sum, so higher orders still work."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, geom):
+        ctx.geom = geom
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
+                              w if ctx.needs_input_grad[0] else None)  # fmt: skip
+        kernels.taken["conv2d_bias"] += 1
+        return _kc.conv2d(x, w, b, _geo(geom))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        gx = _ConvT.apply(gy, w, ctx.geom) if ctx.needs_input_grad[0] else None
+        gw = _ConvW.apply(x, gy, ctx.geom) if ctx.needs_input_grad[1] else None
+        gb = gy.sum(dim=(0, 2, 3)) if ctx.needs_input_grad[2] else None
+        return gx, gw, gb, None
 
 
 # ---------------------------------------------------------------- convolution, public
@@ -357,7 +411,10 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
     spatial, w = (size, out, kernel, stride, pads, dilation), weight
     if nd == 1:
         x, w, spatial = x.unsqueeze(2), weight.unsqueeze(2), _height1(*spatial)
-    y = _Conv.apply(x, w, _Geom(*spatial, groups))
+    geom = _Geom(*spatial, groups)
+    if bias is not None and _fast_conv(geom, x._data, w._data, bias._data):
+        return _unlift(_ConvBias.apply(x, w, bias, geom), nd, unbatched)
+    y = _Conv.apply(x, w, geom)
     if bias is not None:
         y = y + bias.reshape(1, -1, 1, 1)
     return _unlift(y, nd, unbatched)
@@ -667,12 +724,80 @@ class _MaxPool(Function):
         return _ScatterRows.apply(gy, idx, ctx.size), None
 
 
+class _MaxPoolBlocks(Function):
+    """Max pooling over k x k blocks with stride k (fast path): the values, and the position
+    of each maximum in its block kept as one byte for the backward."""
+
+    @staticmethod
+    def forward(ctx, x, kernel):
+        y, code = _kc.maxpool(x, *kernel)
+        ctx.kernel, ctx.size = kernel, x.shape[2:]
+        ctx.save_for_backward(code)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (code,) = ctx.saved_tensors
+        return _MaxPlace.apply(gy, code, ctx.kernel, ctx.size), None
+
+
+class _MaxPlace(Function):
+    """Each g put at the position of its block's maximum, zeros elsewhere."""
+
+    @staticmethod
+    def forward(ctx, g, code, kernel, size):
+        ctx.kernel = kernel
+        ctx.save_for_backward(code)
+        kernels.taken["max_pool2d_backward"] += 1
+        return _kc.maxpool_scatter(g, code, *kernel, *size)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (code,) = ctx.saved_tensors
+        return _MaxPick.apply(gg, code, ctx.kernel), None, None, None
+
+
+class _MaxPick(Function):
+    """The adjoint of _MaxPlace: from each block, the value at its maximum's position."""
+
+    @staticmethod
+    def forward(ctx, x, code, kernel):
+        ctx.kernel, ctx.size = kernel, x.shape[2:]
+        ctx.save_for_backward(code)
+        return _kc.maxpool_gather(x, code, *kernel)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (code,) = ctx.saved_tensors
+        return _MaxPlace.apply(gy, code, ctx.kernel, ctx.size), None, None
+
+
+def _fast_max_pool(g: _Geom, x) -> bool:
+    """Whether _MaxPoolBlocks takes this pooling: non-overlapping k x k blocks, stride k, no
+    padding or dilation, a float NumPy array."""
+    d = x._data
+    return (
+        kernels.enabled()
+        and type(d) is np.ndarray
+        and d.dtype in _FAST_DTYPES
+        and d.size > 0
+        and g.kernel == g.stride
+        and g.kernel[0] * g.kernel[1] <= 256
+        and g.padding == ((0, 0), (0, 0))
+        and g.dilation == (1, 1)
+        and g.out == (g.size[0] // g.kernel[0], g.size[1] // g.kernel[1])
+    )
+
+
 def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd):
     check_tensor(input, op)
     if input.dtype.name == "bool":
         raise TypeError(f"{op}: expected a numeric input, received bool")
     geom, x, unbatched = _pool_geom(op, input, kernel_size, stride, padding, dilation,
                                     ceil_mode, nd)  # fmt: skip
+    if not return_indices and _fast_max_pool(geom, x):
+        kernels.taken["max_pool2d"] += 1
+        return _unlift(_MaxPoolBlocks.apply(x, geom.kernel), nd, unbatched)
     y, idx = _MaxPool.apply(x, geom)
     y, idx = _unlift(y, nd, unbatched), _unlift(idx, nd, unbatched)
     return (y, idx) if return_indices else y
@@ -812,6 +937,22 @@ def _adaptive_matrix(xp, n, out, dtype):
     return inside.astype(dtype) / (end - start).astype(dtype)[:, None]
 
 
+class _GlobalAvgPool(Function):
+    """The mean over the last ``nd`` dims, kept as size-1 dims (adaptive pooling to size 1)."""
+
+    @staticmethod
+    def forward(ctx, x, nd):
+        ctx.shape = x.shape
+        ctx.count = math.prod(x.shape[-nd:])
+        lead = x.shape[:-nd]
+        y = x.reshape(lead + (ctx.count,)).sum(axis=-1, dtype=x.dtype) / x.dtype.type(ctx.count)
+        return y.reshape(lead + (1,) * nd)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return (gy / ctx.count).expand(ctx.shape), None
+
+
 def _adaptive_avg_pool(op, input, output_size, nd):
     unbatched = _check_input(op, input, nd)
     if not input.is_floating_point():
@@ -831,6 +972,10 @@ def _adaptive_avg_pool(op, input, output_size, nd):
     out = tuple(n if o is None else int(o) for n, o in zip(size, req))
     if any(o < 0 for o in out):
         raise ValueError(f"{op}: output_size must be non-negative, received {_show(out)}")
+    d = input._data
+    if out == (1,) * nd and kernels.enabled() and type(d) is np.ndarray and d.dtype in _FAST_DTYPES:
+        kernels.taken["global_avg_pool"] += 1
+        return _GlobalAvgPool.apply(input, nd)
     xp = get_array_module(input._data)
     y, dt = input, input._data.dtype
     # the average over a rectangle is the average over rows of the averages over columns

@@ -7,10 +7,11 @@ import math
 
 import numpy as np
 
-from ember import backend, dtypes
+from ember import backend, dtypes, kernels
 from ember.autograd.function import Function
 from ember.backend import get_array_module
-from ember.ops._util import check_tensor, is_number, promote, tensor_method
+from ember.kernels import nn as knn
+from ember.ops._util import check_tensor, is_number, promote, quiet, tensor_method
 from ember.tensor import Tensor
 
 __all__ = [
@@ -23,8 +24,8 @@ __all__ = [
 ]  # fmt: skip
 
 # NumPy warns about inf/nan results (1/0, log(0), exp(1000)); PyTorch returns them silently.
-# Used as a decorator, errstate sets up a fresh context on each call, so it nests safely.
-_quiet = np.errstate(all="ignore")
+# A decorator: np.errstate(all="ignore") around each call, at a quarter of its cost.
+_quiet = quiet
 
 
 # ---------------------------------------------------------------- helpers
@@ -78,6 +79,33 @@ def _prepare(op, *operands, dtype=None):
     return tuple(x if isinstance(x, Tensor) else _scalar(x, dt, like) for x in ops), dt
 
 
+_PY_NUMBERS = (int, float)  # compared by exact type: bool (a subclass of int) promotes otherwise
+
+
+def _no_promotion(op, a, b) -> bool:
+    """True when ``a`` and ``b`` can go to a binary op's forward as they are, with nothing to
+    promote, cast or wrap: the fast path of ``add``, ``sub``, ``mul`` and ``div``, taken
+    instead of ``_prepare`` in its two commonest cases, where the two are equivalent:
+
+    - two Tensors of one floating dtype: the result type is that dtype, so nothing is cast,
+      and only shapes that differ need the broadcast check;
+    - a floating Tensor and a Python int or float: the number is weak, so the result keeps
+      the tensor's dtype; the number goes to forward as it is, and NumPy (whose Python numbers
+      are weak too) casts it to that dtype exactly as ``_scalar`` would.
+    """
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            x, y = a._data, b._data
+            dt = x.dtype
+            if dt is y.dtype and dt.kind == "f":
+                if x.shape != y.shape:
+                    broadcast_shape(op, x.shape, y.shape)
+                return True
+            return False
+        return type(b) in _PY_NUMBERS and a._data.dtype.kind == "f"
+    return type(a) in _PY_NUMBERS and isinstance(b, Tensor) and b._data.dtype.kind == "f"
+
+
 def _check_types(op, operands):
     for x in operands:
         if not isinstance(x, Tensor) and not is_number(x):
@@ -119,6 +147,8 @@ def _zeros_like(t: Tensor) -> Tensor:
 def _float_input(x, op):
     """Math functions compute in floating point: integer and bool inputs become the default
     dtype, as in PyTorch (``exp`` of an int64 tensor is float32)."""
+    if isinstance(x, Tensor) and x._data.dtype.kind in "fV":
+        return x  # the common case first
     check_tensor(x, op)
     if x._data.dtype.kind not in "fV":
         return x.to(dtypes.get_default_dtype())
@@ -387,12 +417,16 @@ def add(input, other, *, alpha=1) -> Tensor:
 
     Example: ``ember.add(x, y)`` or ``x + y``; shapes (2, 1, 3) and (4, 3) give (2, 4, 3).
     """
+    if type(alpha) is int and alpha == 1 and _no_promotion("add", input, other):
+        return Add.apply(input, other)
     return _add_sub(Add, "add", input, other, alpha)
 
 
 @tensor_method
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other``; bool operands are rejected (use ``^`` or ``logical_xor``)."""
+    if type(alpha) is int and alpha == 1 and _no_promotion("sub", input, other):
+        return Sub.apply(input, other)  # floating operands: never bool
     if _is_bool(input) or _is_bool(other):
         raise RuntimeError(
             "sub: subtraction with a bool operand is not supported; to invert a mask use ~ "
@@ -404,6 +438,8 @@ def sub(input, other, *, alpha=1) -> Tensor:
 @tensor_method
 def mul(input, other) -> Tensor:
     """``input * other``, elementwise, with broadcasting and type promotion."""
+    if _no_promotion("mul", input, other):
+        return Mul.apply(input, other)
     (a, b), _ = _prepare("mul", input, other)
     return Mul.apply(a, b)
 
@@ -422,6 +458,8 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
         )
     if rounding_mode is not None:
         return _div_mode("div", input, other, rounding_mode)
+    if _no_promotion("div", input, other):  # floating operands: true division keeps the dtype
+        return Div.apply(input, other)
     _check_types("div", (input, other))
     dt = dtypes.result_type(input, other)
     if not dt.is_floating_point:
@@ -827,6 +865,21 @@ class Erf(Function):
         return gy * ((2 / math.sqrt(math.pi)) * exp(-(x * x)))
 
 
+class ErfFused(Erf):
+    """erf by one compiled loop (float32 and float64 NumPy arrays); Erf's backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return knn.erf(x)
+
+
+def _fusable(x: Tensor) -> bool:
+    """Whether the fused kernels of ember.kernels.nn can take x's array."""
+    d = x._data
+    return type(d) is np.ndarray and (d.dtype == np.float32 or d.dtype == np.float64)
+
+
 @tensor_method
 def abs(input) -> Tensor:
     """``|input|``, elementwise; integer tensors stay integer. Gradient ``sign(x)``
@@ -900,7 +953,11 @@ def sigmoid(input) -> Tensor:
 @tensor_method
 def erf(input) -> Tensor:
     """The error function ``2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt``."""
-    return Erf.apply(_float_input(input, "erf"))
+    x = _float_input(input, "erf")
+    if kernels.enabled() and _fusable(x):
+        kernels.taken["erf"] += 1
+        return ErfFused.apply(x)
+    return Erf.apply(x)
 
 
 def _sign_array(xp, x):
@@ -1207,6 +1264,30 @@ class Relu(Function):
         return LeakyReluBackward.apply(gy, y, 0)
 
 
+class ReluFused(Relu):
+    """relu whose gradient is one compiled loop (ReluBackward); Relu's forward."""
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return ReluBackward.apply(gy, y)
+
+
+class ReluBackward(Function):
+    """``gy`` where relu's output ``y > 0``, else 0, in one pass; as LeakyReluBackward, its
+    gradient is itself at the same mask (and none with respect to y)."""
+
+    @staticmethod
+    def forward(ctx, gy, y):
+        ctx.save_for_backward(y)
+        return knn.relu_backward(gy, y)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        (y,) = ctx.saved_tensors
+        return ReluBackward.apply(ggx, y), None
+
+
 class LeakyRelu(Function):
     @staticmethod
     @_quiet
@@ -1270,6 +1351,40 @@ class Gelu(Function):
         return gy * (cdf + x * pdf), None
 
 
+class GeluFused(Function):
+    """Exact GELU (approximate='none') by one compiled loop forward and one backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return knn.gelu(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return GeluBackward.apply(gy, x)
+
+
+class GeluBackward(Function):
+    """``gy * (Phi(x) + x * phi(x))``, the gradient of exact GELU, as an op of its own (as
+    PyTorch's gelu_backward): one compiled loop forward, and a backward in ember's ops, so
+    second (and higher) derivatives work."""
+
+    @staticmethod
+    def forward(ctx, gy, x):
+        ctx.save_for_backward(gy, x)
+        return knn.gelu_backward(gy, x)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        gy, x = ctx.saved_tensors
+        g_gy = GeluBackward.apply(ggx, x) if ctx.needs_input_grad[0] else None
+        g_x = None
+        if ctx.needs_input_grad[1]:  # d/dx (Phi + x phi) = phi * (2 - x^2)
+            g_x = ggx * gy * (exp(-0.5 * x * x) * _INV_SQRT_2PI) * (2 - x * x)
+        return g_gy, g_x
+
+
 class Silu(Function):
     @staticmethod
     @_quiet
@@ -1310,6 +1425,9 @@ def relu(input, inplace: bool = False) -> Tensor:
     _no_bool(input, "relu")
     if inplace:
         return input._inplace("relu_", relu)
+    if kernels.enabled() and _fusable(input):
+        kernels.taken["relu"] += 1
+        return ReluFused.apply(input)
     return Relu.apply(input)
 
 
@@ -1350,7 +1468,11 @@ def gelu(input, approximate: str = "none") -> Tensor:
     tanh approximation (``approximate='tanh'``). Example: ``F.gelu(x, approximate='tanh')``."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', received {approximate!r}")
-    return Gelu.apply(_float_only(input, "gelu"), approximate)
+    x = _float_only(input, "gelu")
+    if approximate == "none" and kernels.enabled() and _fusable(x):
+        kernels.taken["gelu"] += 1
+        return GeluFused.apply(x)
+    return Gelu.apply(x, approximate)
 
 
 def silu(input, inplace: bool = False) -> Tensor:

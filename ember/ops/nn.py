@@ -14,13 +14,14 @@ import warnings
 
 import numpy as np
 
-from ember import backend, dtypes, random
+from ember import backend, dtypes, kernels, random
 from ember.amp import autocast_args, autocast_norm
 from ember.amp import state as _amp
 from ember.autograd import grad_mode
 from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.errors import EmberIndexError
+from ember.kernels import nn as knn
 from ember.ops._util import check_tensor, tensor_method
 from ember.ops.linalg import _same_dtype, matmul
 from ember.tensor import Tensor, _wrap_dim
@@ -121,6 +122,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"dim to match weight of shape {_shape(weight)} (out_features, in_features)"
         )
     _same_dtype("linear", input, weight)
+    if bias is not None:
+        check_tensor(bias, "linear", "bias")
+    if (
+        kernels.enabled()
+        and weight.ndim == 2
+        and _fusable(input)
+        and (bias is None or bias._data.dtype == input._data.dtype)
+    ):
+        kernels.taken["linear"] += 1
+        return Linear.apply(input, weight, bias)
     w = weight.transpose(0, 1) if weight.ndim == 2 else weight
     if input.ndim > 2:  # one large product instead of a batch of small ones
         lead = input.shape[:-1]
@@ -129,9 +140,47 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     else:
         y = matmul(input, w)
     if bias is not None:
-        check_tensor(bias, "linear", "bias")
         y = y + bias
     return y
+
+
+def _fusable(x: Tensor) -> bool:
+    """Whether the fused kernels (ember.kernels.nn) can take x's array."""
+    d = x._data
+    return type(d) is np.ndarray and (d.dtype == np.float32 or d.dtype == np.float64)
+
+
+class Linear(Function):
+    """``x @ w.T + b`` over the last dim of x as one matrix product of the rows, with the bias
+    added in place (the fast path of linear). Backward: two products and a column sum, in
+    ember's ops, so it can be differentiated again."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        n_out = w.shape[0]
+        n = math.prod(x.shape[:-1])  # the rows, explicitly: -1 fails for size 0
+        ctx.x_shape, ctx.rows = x.shape, n
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
+                              w if ctx.needs_input_grad[0] else None)  # fmt: skip
+        y = np.empty(x.shape[:-1] + (n_out,), x.dtype)
+        np.matmul(x.reshape(n, x.shape[-1]), w.T, out=y.reshape(n, n_out))
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        n = ctx.rows
+        g = gy.reshape(n, gy.shape[-1])
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = matmul(g, w).reshape(ctx.x_shape)
+        if ctx.needs_input_grad[1]:
+            gw = matmul(g.transpose(0, 1), x.reshape(n, x.shape[-1]))
+        if ctx.needs_input_grad[2]:
+            gb = g.sum(0)
+        return gx, gw, gb
 
 
 # ---------------------------------------------------------------- softmax
@@ -185,6 +234,28 @@ class LogSoftmax(Function):
         return gy - y.exp() * (gy if ctx.scalar else gy.sum(ctx.dim, keepdim=True))
 
 
+class SoftmaxFused(Softmax):
+    """softmax over the last dim by one compiled loop; Softmax's backward."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim, ctx.scalar = dim, False
+        y = knn.softmax_last(x)
+        ctx.save_for_backward(y)
+        return y
+
+
+class LogSoftmaxFused(LogSoftmax):
+    """log_softmax over the last dim by one compiled loop; LogSoftmax's backward."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim, ctx.scalar = dim, False
+        y = knn.log_softmax_last(x)
+        ctx.save_for_backward(y)
+        return y
+
+
 def _softmax_args(op, input, dim, dtype):
     check_tensor(input, op)
     if dtype is not None:
@@ -210,6 +281,9 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     if _amp.on:
         (input,) = autocast_args("softmax", input)
     input, dim = _softmax_args("softmax", input, dim, dtype)
+    if kernels.enabled() and dim == input.ndim - 1 and _fusable(input):
+        kernels.taken["softmax"] += 1
+        return SoftmaxFused.apply(input, dim)
     return Softmax.apply(input, dim)
 
 
@@ -218,6 +292,9 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
     if _amp.on:
         (input,) = autocast_args("log_softmax", input)
     input, dim = _softmax_args("log_softmax", input, dim, dtype)
+    if kernels.enabled() and dim == input.ndim - 1 and _fusable(input):
+        kernels.taken["log_softmax"] += 1
+        return LogSoftmaxFused.apply(input, dim)
     return LogSoftmax.apply(input, dim)
 
 
@@ -370,6 +447,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if target.is_floating_point():
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     n_class = _class_targets(op, input, target, weight, ignore_index)
+    if (kernels.enabled() and input.ndim == 2 and weight is None and label_smoothing == 0
+            and _fusable(input)):  # fmt: skip
+        kernels.taken["cross_entropy"] += 1
+        return CrossEntropy.apply(input, target, ignore_index, reduction)
     class_dim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, class_dim)
     loss = _nll(logp, target, weight, ignore_index, reduction)
@@ -394,6 +475,47 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             total = valid.sum()
         smooth = smooth.sum() / _const(xp.asarray(total, dtype=logp._data.dtype))
     return (1 - label_smoothing) * loss + smooth * (label_smoothing / n_class)
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of (N, C) logits at class indices, log-softmax and the negative
+    log-likelihood in one (the fast path of cross_entropy, without weight or smoothing).
+    Saves the logits and each row's logsumexp; the gradient is
+    ``coef * (softmax(x) - onehot(t))``, coef being gy (over the count for 'mean', 0 at
+    ignored targets)."""
+
+    @staticmethod
+    def forward(ctx, x, t, ignore_index, reduction):
+        loss, lse = knn.cross_entropy(x, t, ignore_index)
+        ctx.ignore_index, ctx.reduction = ignore_index, reduction
+        ctx.save_for_backward(x, t, lse)
+        if reduction == "none":
+            return loss
+        y = loss.sum(dtype=x.dtype)
+        if reduction == "mean":
+            count = np.count_nonzero(t != ignore_index)
+            with np.errstate(divide="ignore", invalid="ignore"):  # all ignored: nan
+                y = y / x.dtype.type(count)
+        return np.asarray(y, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, t, lse = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None
+        td = t._data
+        valid = td != ctx.ignore_index
+        scale = valid.astype(x._data.dtype)
+        if ctx.reduction == "mean":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale /= x._data.dtype.type(np.count_nonzero(valid))
+        if grad_mode.state.enabled:  # a graph of the gradient: in differentiable ops
+            coef = (gy * _const(scale)).unsqueeze(1)
+            onehot = _const((td[:, None] == np.arange(x.shape[1])).astype(scale.dtype))
+            return (softmax(x, 1) - onehot) * coef, None, None, None
+        coef = scale * gy._data
+        gx = knn.cross_entropy_backward(x._data, td, lse._data, coef, ctx.ignore_index)
+        return gx, None, None, None
 
 
 def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
@@ -989,8 +1111,70 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     _float_input(input, op)
     _check_param(op, "weight", weight, ns)
     _check_param(op, "bias", bias, ns)
+    if (
+        kernels.enabled()
+        and _fusable(input)
+        and all(p is None or p._data.dtype == input._data.dtype for p in (weight, bias))
+    ):
+        kernels.taken["layer_norm"] += 1
+        return LayerNorm.apply(input, weight, bias, k, float(eps))
     xhat = Normalize.apply(input, tuple(range(input.ndim - k, input.ndim)), eps)[0]
     return _affine(xhat, weight, bias, ns)
+
+
+def _sum_lead(t: Tensor, lead: tuple) -> Tensor:
+    return t.sum(lead) if lead else t
+
+
+class LayerNorm(Function):
+    """Layer norm over the last ``k`` dims with its affine weight and bias, forward and
+    backward each one compiled loop over the rows (the fast path of layer_norm). Saves the
+    input (kept anyway by the op before it), each row's mean and 1 / std, and the weight.
+    When a graph of the gradient is being built, backward is the same formula in ember's
+    ops, the statistics recomputed from the input so that they are differentiated too."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, k, eps):
+        d = math.prod(x.shape[x.ndim - k :])
+        n = math.prod(x.shape[: x.ndim - k])
+        w1, b1 = (None if p is None else p.reshape(d) for p in (w, b))
+        y, mean, rstd = knn.layer_norm(x.reshape(n, d), w1, b1, eps)
+        ctx.k, ctx.eps = k, eps
+        ctx.save_for_backward(x, w, mean, rstd)
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w, mean, rstd = ctx.saved_tensors
+        k = ctx.k
+        ns = tuple(x.shape[x.ndim - k :])
+        lead = tuple(range(x.ndim - k))
+        need = ctx.needs_input_grad
+        if grad_mode.state.enabled:  # a graph of the gradient: in differentiable ops
+            dims = tuple(range(x.ndim - k, x.ndim))
+            xc = x - x.mean(dims, keepdim=True)
+            r = ((xc * xc).mean(dims, keepdim=True) + ctx.eps).rsqrt()
+            xhat = xc * r
+            gx = None
+            if need[0]:
+                g = gy if w is None else gy * w
+                mg, mgx = g.mean(dims, keepdim=True), (g * xhat).mean(dims, keepdim=True)
+                gx = r * (g - mg - xhat * mgx)
+            gw = _sum_lead(gy * xhat, lead) if need[1] else None
+            gb = _sum_lead(gy, lead) if need[2] else None
+            return gx, gw, gb, None, None
+        d, n = math.prod(ns), math.prod(x.shape[: x.ndim - k])
+        wd = None if w is None else w._data.reshape(d)
+        gx, gw, gb = knn.layer_norm_backward(
+            gy._data.reshape(n, d), x._data.reshape(n, d), mean._data, rstd._data, wd
+        )
+        return (
+            gx.reshape(x.shape) if need[0] else None,
+            gw.reshape(ns) if need[1] else None,
+            gb.reshape(ns) if need[2] else None,
+            None,
+            None,
+        )
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
@@ -1070,6 +1254,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     L, S = query.shape[-2], key.shape[-2]
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1]) if query.shape[-1] else 1.0
+    if (kernels.enabled() and attn_mask is None and dropout_p == 0 and _fusable(query)
+            and query.shape[:-2] == key.shape[:-2] == value.shape[:-2]):  # fmt: skip
+        kernels.taken["scaled_dot_product_attention"] += 1
+        return Attention.apply(query, key, value, float(scale), bool(is_causal))
     scores = matmul(query, key.transpose(-2, -1)) * scale
     xp = get_array_module(query._data)
     dead = None
@@ -1105,6 +1293,51 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if dropout_p > 0:
         attn = dropout(attn, dropout_p)
     return matmul(attn, value)
+
+
+class Attention(Function):
+    """``softmax(q @ k.T * scale (+ causal mask)) @ v`` with the softmax as one compiled loop
+    that skips the masked keys (no mask is built), written in place over the scores (the
+    fast path of scaled_dot_product_attention, without attn_mask or dropout). Saves q, k, v
+    and the attention weights; backward is four products and one fused softmax gradient.
+    When a graph of the gradient is being built, backward is the same formula in ember's
+    ops, the weights recomputed from q and k so that they are differentiated too."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, scale, causal):
+        scores = np.matmul(q, np.swapaxes(k, -1, -2))
+        attn = knn.softmax_last(scores, scale, causal, out=scores)
+        ctx.scale, ctx.causal = scale, causal
+        ctx.save_for_backward(q, k, v, attn)
+        return np.matmul(attn, v)
+
+    @staticmethod
+    def backward(ctx, gy):
+        q, k, v, attn = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        scale = ctx.scale
+        if grad_mode.state.enabled:  # a graph of the gradient: in differentiable ops
+            scores = matmul(q, k.transpose(-2, -1)) * scale
+            if ctx.causal:
+                L, S = scores.shape[-2:]
+                keep = np.tril(np.ones((L, S), dtype=bool))
+                scores = scores + _const(np.where(keep, 0, -np.inf).astype(q._data.dtype))
+            a = softmax(scores, -1)
+            ga = matmul(gy, v.transpose(-2, -1))
+            gs = a * (ga - (ga * a).sum(-1, keepdim=True)) * scale
+            return (
+                matmul(gs, k) if need[0] else None,
+                matmul(gs.transpose(-2, -1), q) if need[1] else None,
+                matmul(a.transpose(-2, -1), gy) if need[2] else None,
+                None,
+                None,
+            )
+        g, a = gy._data, attn._data
+        gv = np.matmul(np.swapaxes(a, -1, -2), g) if need[2] else None
+        gs = knn.softmax_backward_last(np.matmul(g, np.swapaxes(v._data, -1, -2)), a, scale)
+        gq = np.matmul(gs, k._data) if need[0] else None
+        gk = np.matmul(np.swapaxes(gs, -1, -2), q._data) if need[1] else None
+        return gq, gk, gv, None, None
 
 
 def _repeat_heads(op, query, t):

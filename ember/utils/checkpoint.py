@@ -157,7 +157,8 @@ def _leaves(roots, stop=frozenset()):
             continue
         seen.add(id(node))
         if isinstance(node, AccumulateGrad):
-            found.append(node.variable)
+            if node.variable is not None:  # None: a leaf that no longer exists
+                found.append(node.variable)
             continue
         for edge in getattr(node, "next_edges", ()):
             if edge is not None:

@@ -6,7 +6,9 @@ The parameters, their names (``weight_ih_l0``, ``bias_hh_l1_reverse`` …), the 
 
 A layer runs its time loop in Python over ember ops. Each layer and direction first
 projects the whole input sequence with one matrix product; a time step then only adds the
-hidden state's product and applies the gate nonlinearities.
+hidden state's product and applies the gate nonlinearities. That loop is the reference:
+with ``ember.kernels.enabled()`` an LSTM or GRU layer (without proj_size) runs each layer
+and direction as one fused op (``ember.ops.rnn``), whose backward is one op as well.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import math
 import numbers
 import warnings
 
-from ember import creation
+from ember import creation, kernels
 from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.nn import functional as F
@@ -29,6 +31,7 @@ from ember.nn.modules._utils import (
 )
 from ember.nn.parameter import Parameter
 from ember.ops.linalg import matmul
+from ember.ops.rnn import GRULayer, LSTMLayer
 from ember.ops.shape import cat, stack
 from ember.tensor import Tensor
 
@@ -332,25 +335,41 @@ class RNNBase(Module):
         p = [getattr(self, name) for name in self._flat_weights_names[k]]
         w_ih, w_hh = p[0], p[1]
         b_ih, b_hh = (p[2], p[3]) if self.bias else (None, None)
-        w_hr_t = p[-1].t() if self.proj_size > 0 else None
-        # The input's projection for all steps at once; RNN and LSTM add both biases there,
-        # GRU keeps b_hh apart since r multiplies its n part.
-        if b_ih is not None and self.mode != "GRU":
-            b_ih = b_ih + b_hh
-        xws = _UnbindTime.apply(F.linear(x, w_ih, b_ih))
-        w_hh_t = w_hh.t()
-        steps = range(len(xws) - 1, -1, -1) if reverse else range(len(xws))
-        ys = [None] * len(xws)
+        w_hr = p[-1] if self.proj_size > 0 else None
         mode = self.mode
-        for t in steps:
+        # The fused ops run a whole sequence as one node (ember.ops.rnn); the per-step
+        # ops below stay the reference, and serve projections and plain RNNs.
+        if w_hr is None and mode in ("LSTM", "GRU") and kernels.enabled():
+            kernels.taken["rnn." + mode.lower()] += 1
             if mode == "LSTM":
-                h, c = _lstm_step(xws[t], h, c, w_hh_t, w_hr_t)
-            elif mode == "GRU":
-                h = _gru_step(xws[t], h, w_hh_t, b_hh)
-            else:
-                h = _rnn_step(xws[t], h, w_hh_t, mode == "RNN_RELU")
-            ys[t] = h
-        return stack(ys), h, c
+                return LSTMLayer.apply(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse)
+            y, h = GRULayer.apply(x, h, w_ih, w_hh, b_ih, b_hh, reverse)
+            return y, h, None
+        return _reference_direction(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, reverse)
+
+
+def _reference_direction(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+    """One layer in one direction over the (L, N, H_in) sequence ``x``, step by step with
+    ember ops (the reference of the fused ops, which also use it for double backward).
+    Returns (the outputs (L, N, H_out), the last h, the last c (None but for LSTM))."""
+    w_hr_t = w_hr.t() if w_hr is not None else None
+    # The input's projection for all steps at once; RNN and LSTM add both biases there,
+    # GRU keeps b_hh apart since r multiplies its n part.
+    if b_ih is not None and mode != "GRU":
+        b_ih = b_ih + b_hh
+    xws = _UnbindTime.apply(F.linear(x, w_ih, b_ih))
+    w_hh_t = w_hh.t()
+    steps = range(len(xws) - 1, -1, -1) if reverse else range(len(xws))
+    ys = [None] * len(xws)
+    for t in steps:
+        if mode == "LSTM":
+            h, c = _lstm_step(xws[t], h, c, w_hh_t, w_hr_t)
+        elif mode == "GRU":
+            h = _gru_step(xws[t], h, w_hh_t, b_hh)
+        else:
+            h = _rnn_step(xws[t], h, w_hh_t, mode == "RNN_RELU")
+        ys[t] = h
+    return stack(ys), h, c
 
 
 class RNN(RNNBase):

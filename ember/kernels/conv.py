@@ -1,0 +1,393 @@
+"""Fast paths of convolution and pooling (NumPy arrays only), used by ``ember.ops.conv``.
+
+A convolution is im2col and a matrix product, done a few samples (a *chunk*) at a time so
+that the column matrix of a chunk stays in the cache and is never written out whole: per
+chunk, im2col copies the windows into a reused buffer laid out (C * kH * kW, m, oH * oW),
+one BLAS product gives the chunk's output, copied into NCHW while it is in cache; the
+backward takes one product per chunk for the weight's gradient and one for the columns of
+the input's gradient, which col2im adds into the input's gradient without a padded canvas.
+
+``geo`` below is the tuple (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow): kernel, stride, the
+padding before (the padding after follows from the output size), dilation, output size.
+
+col2im and the k x k, stride k max pooling are numba kernels when numba is installed
+(single-threaded: threads of their own would compete with OpenBLAS's); each has a plain
+NumPy twin that computes the same thing. im2col is NumPy's strided copy either way.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ember import kernels
+
+CHUNK_BYTES = 1 << 19  # the column buffer of a chunk: about half of a 1 MiB L2 cache
+
+_local = threading.local()
+
+
+def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """A reused buffer of ``shape`` (contents undefined): one per name, dtype and thread,
+    grown to the largest size asked for, so a training step allocates no fresh columns."""
+    bufs = _local.__dict__.setdefault("bufs", {})
+    n = 1
+    for s in shape:
+        n *= s
+    key = (name, np.dtype(dtype))
+    flat = bufs.get(key)
+    if flat is None or flat.size < n:
+        flat = bufs[key] = np.empty(n, dtype)
+    return flat[:n].reshape(shape)
+
+
+# ---------------------------------------------------------------- im2col / col2im, NumPy
+def _offsets(geo):
+    """The (oh, ow) strided slices of a padded (.., H', W') array, one per kernel offset."""
+    kh, kw, sh, sw, _, _, dh, dw, oh, ow = geo
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, (slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
+                         slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))  # fmt: skip
+
+
+def _canvas_size(h, w, geo):
+    kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = geo
+    return (max((oh - 1) * sh + (kh - 1) * dh + 1, ph + h),
+            max((ow - 1) * sw + (kw - 1) * dw + 1, pw + w))  # fmt: skip
+
+
+def pad_input(x, geo):
+    """x (N, C, H, W) zero-padded to every position the windows read (once per call)."""
+    ph, pw = geo[4], geo[5]
+    n, c, h, w = x.shape
+    xpad = np.zeros((n, c) + _canvas_size(h, w, geo), x.dtype)
+    xpad[:, :, ph : ph + h, pw : pw + w] = x
+    return xpad
+
+
+def im2col(xpad, cols, geo):
+    """cols[(c, i, j), b, (r, q)] = xpad[b, c, r*sh + i*dh, q*sw + j*dw] for a padded chunk
+    xpad (m, C, H', W'); NumPy's strided copy (a numba loop was 2-3x slower here)."""
+    kh, kw, oh, ow = geo[0], geo[1], geo[8], geo[9]
+    m, c = xpad.shape[:2]
+    out = cols.reshape(c, kh, kw, m, oh, ow)
+    src = xpad.transpose(1, 0, 2, 3)
+    for i, j, (rows, cols_) in _offsets(geo):
+        out[:, i, j] = src[:, :, rows, cols_]
+
+
+def col2im_numpy(cols, gx, geo):
+    """The adjoint of im2col, from columns laid out (C * kH * kW, m, oH * oW): gx[b, c, y, x]
+    is the sum of the columns that were read from there."""
+    kh, kw, ph, pw, oh, ow = geo[0], geo[1], geo[4], geo[5], geo[8], geo[9]
+    m, c, h, w = gx.shape
+    canvas = np.zeros((c, m) + _canvas_size(h, w, geo), gx.dtype)
+    src = cols.reshape(c, kh, kw, m, oh, ow)
+    for i, j, (rows, cols_) in _offsets(geo):
+        canvas[:, :, rows, cols_] += src[:, i, j]
+    gx[...] = canvas[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)
+
+
+# ---------------------------------------------------------------- max pooling, NumPy
+def maxpool_numpy(x, kh, kw):
+    """Max over k x k blocks (stride k, no padding; a ragged edge is left out) and the
+    position of each maximum in its block (row-major, uint8); the first maximum wins, and a
+    NaN wins over numbers (the last NaN over earlier ones), as PyTorch's."""
+    n, c, h, w = x.shape
+    oh, ow = h // kh, w // kw
+    blocks = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+    best = blocks[:, :, :, 0, :, 0].copy()
+    code = np.zeros((n, c, oh, ow), np.uint8)
+    for k in range(1, kh * kw):
+        v = blocks[:, :, :, k // kw, :, k % kw]
+        take = (v > best) | np.isnan(v)
+        best = np.where(take, v, best)
+        code[take] = k
+    return best, code
+
+
+def maxpool_scatter_numpy(gy, code, kh, kw, h, w):
+    """gx of shape (n, c, h, w): each gy added at the position ``code`` names in its block."""
+    n, c, oh, ow = gy.shape
+    gx = np.zeros((n, c, h, w), gy.dtype)
+    blocks = gx[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+    for k in range(kh * kw):
+        blocks[:, :, :, k // kw, :, k % kw] = np.where(code == k, gy, 0)
+    return gx
+
+
+def maxpool_gather_numpy(x, code, kh, kw):
+    """y[b, c, r, q] = x at the position ``code`` names in block (r, q): max pooling's
+    values, given where the maxima are."""
+    n, c, oh, ow = code.shape
+    blocks = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+    y = np.zeros(code.shape, x.dtype)
+    for k in range(kh * kw):
+        y = np.where(code == k, blocks[:, :, :, k // kw, :, k % kw], y)
+    return y
+
+
+# ---------------------------------------------------------------- the kernels, numba
+if kernels.HAVE_NUMBA:
+    from numba import njit
+
+    @njit(cache=True, nogil=True)
+    def _span(off, stride, size, n_out):
+        """The outputs q (of n_out) whose input position q * stride + off is in [0, size)."""
+        q0 = max(0, -(off // stride)) if off < 0 else 0
+        q1 = min(n_out, (size - 1 - off) // stride + 1) if size - 1 - off >= 0 else 0
+        return q0, max(q0, q1)
+
+    @njit(cache=True, nogil=True)
+    def _col2im_nb(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+        m, c, h, w = gx.shape
+        for b in range(m):
+            for ci in range(c):
+                dst = gx[b, ci]
+                dst[:, :] = 0
+                for i in range(kh):
+                    for j in range(kw):
+                        src = cols[(ci * kh + i) * kw + j, b]
+                        off = j * dw - pw
+                        q0, q1 = _span(off, sw, w, ow)
+                        for r in range(oh):
+                            y = r * sh - ph + i * dh
+                            if y < 0 or y >= h:
+                                continue
+                            d = dst[y]
+                            s = src[r * ow : (r + 1) * ow]
+                            if sw == 1:  # a unit stride lets the loop vectorise
+                                for q in range(q0, q1):
+                                    d[q + off] += s[q]
+                            else:
+                                for q in range(q0, q1):
+                                    d[q * sw + off] += s[q]
+
+    @njit(cache=True, nogil=True)
+    def _maxpool_nb(x, y, code, kh, kw):
+        n, c, oh, ow = y.shape
+        for b in range(n):
+            for ci in range(c):
+                for r in range(oh):
+                    yr = y[b, ci, r]
+                    cr = code[b, ci, r]
+                    for q in range(ow):
+                        best = x[b, ci, r * kh, q * kw]
+                        k_best = 0
+                        k = 0
+                        for i in range(kh):
+                            row = x[b, ci, r * kh + i]
+                            for j in range(kw):
+                                v = row[q * kw + j]
+                                if k and (v > best or np.isnan(v)):
+                                    best = v
+                                    k_best = k
+                                k += 1
+                        yr[q] = best
+                        cr[q] = k_best
+
+    @njit(cache=True, nogil=True)
+    def _maxpool2_nb(x, y, code):
+        # the common 2x2 case, unrolled: a third of the time of the general loop
+        n, c, oh, ow = y.shape
+        for b in range(n):
+            for ci in range(c):
+                for r in range(oh):
+                    top = x[b, ci, 2 * r]
+                    bot = x[b, ci, 2 * r + 1]
+                    yr = y[b, ci, r]
+                    cr = code[b, ci, r]
+                    for q in range(ow):
+                        best = top[2 * q]
+                        k = 0
+                        v = top[2 * q + 1]
+                        if v > best or np.isnan(v):
+                            best = v
+                            k = 1
+                        v = bot[2 * q]
+                        if v > best or np.isnan(v):
+                            best = v
+                            k = 2
+                        v = bot[2 * q + 1]
+                        if v > best or np.isnan(v):
+                            best = v
+                            k = 3
+                        yr[q] = best
+                        cr[q] = k
+
+    @njit(cache=True, nogil=True)
+    def _maxpool_scatter_nb(gy, code, gx, kh, kw):
+        n, c, oh, ow = gy.shape
+        for b in range(n):
+            for ci in range(c):
+                dst = gx[b, ci]
+                dst[:, :] = 0
+                for r in range(oh):
+                    gr = gy[b, ci, r]
+                    cr = code[b, ci, r]
+                    for q in range(ow):
+                        k = cr[q]
+                        i = 0
+                        while k >= kw:
+                            k -= kw
+                            i += 1
+                        dst[r * kh + i, q * kw + k] = gr[q]
+
+    @njit(cache=True, nogil=True)
+    def _maxpool2_scatter_nb(gy, code, gx):
+        # 2x2 unrolled: every position of gx written once, so no zeroing pass
+        n, c, oh, ow = gy.shape
+        for b in range(n):
+            for ci in range(c):
+                for r in range(oh):
+                    top = gx[b, ci, 2 * r]
+                    bot = gx[b, ci, 2 * r + 1]
+                    gr = gy[b, ci, r]
+                    cr = code[b, ci, r]
+                    for q in range(ow):
+                        k = cr[q]
+                        g = gr[q]
+                        # a literal 0.0 (not a typed zero) keeps this loop 4x faster
+                        top[2 * q] = g if k == 0 else 0.0
+                        top[2 * q + 1] = g if k == 1 else 0.0
+                        bot[2 * q] = g if k == 2 else 0.0
+                        bot[2 * q + 1] = g if k == 3 else 0.0
+                if gx.shape[2] > 2 * oh:  # a ragged last row or column gets no gradient
+                    gx[b, ci, 2 * oh :, :] = 0.0
+                if gx.shape[3] > 2 * ow:
+                    gx[b, ci, : 2 * oh, 2 * ow :] = 0.0
+
+    @njit(cache=True, nogil=True)
+    def _maxpool_gather_nb(x, code, y, kh, kw):
+        n, c, oh, ow = y.shape
+        for b in range(n):
+            for ci in range(c):
+                for r in range(oh):
+                    yr = y[b, ci, r]
+                    cr = code[b, ci, r]
+                    for q in range(ow):
+                        k = cr[q]
+                        i = 0
+                        while k >= kw:
+                            k -= kw
+                            i += 1
+                        yr[q] = x[b, ci, r * kh + i, q * kw + k]
+
+
+def col2im(cols, gx, geo):
+    if kernels.HAVE_NUMBA:
+        _col2im_nb(cols, gx, *geo)
+    else:
+        col2im_numpy(cols, gx, geo)
+
+
+def maxpool(x, kh, kw):
+    if not kernels.HAVE_NUMBA:
+        return maxpool_numpy(x, kh, kw)
+    n, c, h, w = x.shape
+    y = np.empty((n, c, h // kh, w // kw), x.dtype)
+    code = np.empty(y.shape, np.uint8)
+    if kh == kw == 2:
+        _maxpool2_nb(np.ascontiguousarray(x), y, code)
+    else:
+        _maxpool_nb(np.ascontiguousarray(x), y, code, kh, kw)
+    return y, code
+
+
+def maxpool_scatter(gy, code, kh, kw, h, w):
+    if not kernels.HAVE_NUMBA:
+        return maxpool_scatter_numpy(gy, code, kh, kw, h, w)
+    gx = np.empty(gy.shape[:2] + (h, w), gy.dtype)
+    if kh == kw == 2:
+        _maxpool2_scatter_nb(np.ascontiguousarray(gy), code, gx)
+    else:
+        _maxpool_scatter_nb(np.ascontiguousarray(gy), code, gx, kh, kw)
+    return gx
+
+
+def maxpool_gather(x, code, kh, kw):
+    if not kernels.HAVE_NUMBA:
+        return maxpool_gather_numpy(x, code, kh, kw)
+    y = np.empty(code.shape, x.dtype)
+    _maxpool_gather_nb(np.ascontiguousarray(x), code, y, kh, kw)
+    return y
+
+
+# ---------------------------------------------------------------- convolution drivers
+def _chunk(n, ck, p, itemsize):
+    """Samples per chunk: as many as keep a chunk's columns within CHUNK_BYTES, but enough
+    for 256 output positions, so that a product of a chunk reads the weight once for many
+    columns (deep layers have few positions and a large weight)."""
+    fit = CHUNK_BYTES // max(1, ck * p * itemsize)
+    return max(1, min(n, max(fit, -(-256 // p))))
+
+
+def conv2d(x, w, b, geo):
+    """y (N, O, oH, oW) = conv(x, w) (+ b), groups 1: per chunk, im2col then one product,
+    whose (O, m, oH * oW) result is copied into y's NCHW layout while still in cache (the
+    bias is added into y in place)."""
+    n = x.shape[0]
+    o = w.shape[0]
+    oh, ow = geo[8], geo[9]
+    p = oh * ow
+    ck = w[0].size
+    w2 = w.reshape(o, ck)
+    y = np.empty((n, o, p), x.dtype)
+    step = _chunk(n, ck, p, x.itemsize)
+    xpad = pad_input(x, geo)
+    for s in range(0, n, step):
+        m = min(step, n - s)
+        c = scratch("cols", (ck, m, p), x.dtype)
+        im2col(xpad[s : s + m], c, geo)
+        out = scratch("out", (o, m, p), x.dtype)
+        np.matmul(w2, c.reshape(ck, m * p), out=out.reshape(o, m * p))
+        y[s : s + m] = out.transpose(1, 0, 2)
+    if b is not None:
+        y += b.reshape(o, 1)
+    return y.reshape(n, o, oh, ow)
+
+
+def conv2d_grad_input(gy, w, size, geo):
+    """gx (N, C, H, W) of conv2d: per chunk, the columns' gradient w^T gy, then col2im."""
+    n, o = gy.shape[:2]
+    oh, ow = geo[8], geo[9]
+    p = oh * ow
+    ck = w[0].size
+    w2t = w.reshape(o, ck).T
+    gy3 = gy.reshape(n, o, p)
+    gx = np.empty((n, w.shape[1]) + tuple(size), gy.dtype)
+    step = _chunk(n, ck, p, gy.itemsize)
+    for s in range(0, n, step):
+        m = min(step, n - s)
+        g = scratch("gyt", (o, m, p), gy.dtype)
+        g[...] = gy3[s : s + m].transpose(1, 0, 2)
+        gc = scratch("gcols", (ck, m, p), gy.dtype)
+        np.matmul(w2t, g.reshape(o, m * p), out=gc.reshape(ck, m * p))
+        col2im(gc, gx[s : s + m], geo)
+    return gx
+
+
+def conv2d_grad_weight(x, gy, geo):
+    """gw (O, C, kH, kW) of conv2d: per chunk, im2col again (cheaper than keeping the
+    columns of the whole batch) and one product over the chunk's output positions."""
+    n, c = x.shape[:2]
+    o = gy.shape[1]
+    kh, kw, oh, ow = geo[0], geo[1], geo[8], geo[9]
+    p = oh * ow
+    ck = c * kh * kw
+    gy3 = gy.reshape(n, o, p)
+    step = _chunk(n, ck, p, x.itemsize)
+    gw = np.zeros((o, ck), x.dtype)
+    part = scratch("gw_part", (o, ck), x.dtype)
+    xpad = pad_input(x, geo)
+    for s in range(0, n, step):
+        m = min(step, n - s)
+        c_ = scratch("cols", (ck, m, p), x.dtype)
+        im2col(xpad[s : s + m], c_, geo)
+        g = scratch("gyt", (o, m, p), gy.dtype)
+        g[...] = gy3[s : s + m].transpose(1, 0, 2)
+        np.matmul(g.reshape(o, m * p), c_.reshape(ck, m * p).T, out=part)
+        gw += part
+    return gw.reshape((o, c, kh, kw))

@@ -1,0 +1,180 @@
+"""Fused kernels of one LSTM or GRU time step: the gate math between the step's two matrix
+products, in one pass over the (N, G * H) row of gates.
+
+The NumPy version of a step (in ``ember.ops.rnn``) is about ten whole-array calls, each
+reading and writing the gates again; here each element is read once. The matrix products
+stay with OpenBLAS, called from Python.
+
+The kernels are numba functions compiled at their first call (``cache=True``), single-
+threaded (``nogil``, no thread pool: the cores are left to OpenBLAS). The forward kernels
+take float32 only: their sigmoid and tanh come from an exp evaluated in float64 by a
+polynomial (relative error ~1e-10, far under float32's rounding), so the loop vectorises,
+where numba's libm tanh costs ~40 ns an element. float64 runs the NumPy path. The backward
+kernels have no transcendental functions and take both dtypes. ``usable`` says whether an
+array can go through them; when numba is missing, nothing can, and ``ember.ops.rnn`` runs
+its NumPy loop.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ember import kernels
+
+if kernels.HAVE_NUMBA:
+    import numba
+
+    # fastmath without "nnan" and "ninf": NaN and inf must go through as they would
+    _FAST = {"contract", "arcp", "nsz", "afn", "reassoc"}
+    _jit = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FAST)
+    _inline = numba.njit(
+        cache=True, nogil=True, error_model="numpy", fastmath=_FAST, inline="always"
+    )
+else:  # the NumPy loop of ember.ops.rnn runs; the functions below are never called
+
+    def _jit(fn):
+        return fn
+
+    _inline = _jit
+
+
+_LOG2E = 1 / math.log(2)
+_LN2 = math.log(2)
+
+
+def usable(*arrays, forward: bool) -> bool:
+    """True when numba is on and the arrays are NumPy arrays of a dtype the kernels take."""
+    if not kernels.HAVE_NUMBA:
+        return False
+    for a in arrays:
+        if type(a) is not np.ndarray:
+            return False
+    dt = arrays[0].dtype
+    return dt == np.float32 or (not forward and dt == np.float64)
+
+
+# ---------------------------------------------------------------- sigmoid and tanh
+@_inline
+def _exp(s):
+    """exp(s) for float64 -80 <= s <= 80 (relative error ~1e-10): 2^n times a Taylor
+    polynomial on the remainder, 2^n made from its bits, so the loop vectorises."""
+    n = math.floor(s * _LOG2E + 0.5)
+    r = s - n * _LN2  # |r| <= ln(2) / 2
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (
+        1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880)))))))))  # fmt: skip
+    return p * np.int64((np.int64(n) + 1023) << 52).view(np.float64)
+
+
+@_inline
+def _sigmoid(v):
+    # clamped where sigmoid is 0 or 1 in float32 anyway; NaN goes through (min/max keep it)
+    return 1.0 / (1.0 + _exp(min(max(-v, -80.0), 80.0)))
+
+
+@_inline
+def _tanh(v):
+    # 1 - 2 / (e^{2v} + 1): no overflow, and in float64 no loss of float32 precision
+    return 1.0 - 2.0 / (_exp(min(max(2.0 * v, -80.0), 80.0)) + 1.0)
+
+
+# ---------------------------------------------------------------- LSTM
+# The loops run over one row's gate slices from index 0, one gate at a time: that is the
+# form LLVM vectorises (an offset range, or stores to several gates of the same row in one
+# loop, compile to scalar code, ~7x slower).
+@_jit
+def lstm_forward_step(a, hw, c_prev, c, tanh_c, y):
+    """a: (N, 4H) the input's projection (+ biases), replaced by the gates i, f, g, o;
+    hw: (N, 4H) h_{t-1} W_hh^T; writes c_t, tanh(c_t) and h_t = o * tanh(c_t)."""
+    N, H = c.shape
+    for b in range(N):
+        ab, hb = a[b], hw[b]
+        i, f, g, o = ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :]
+        hi, hf, hg, ho = hb[:H], hb[H : 2 * H], hb[2 * H : 3 * H], hb[3 * H :]
+        for j in range(H):
+            i[j] = _sigmoid(np.float64(i[j]) + hi[j])
+        for j in range(H):
+            f[j] = _sigmoid(np.float64(f[j]) + hf[j])
+        for j in range(H):
+            g[j] = _tanh(np.float64(g[j]) + hg[j])
+        for j in range(H):
+            o[j] = _sigmoid(np.float64(o[j]) + ho[j])
+        cp, cb, tb, yb = c_prev[b], c[b], tanh_c[b], y[b]
+        for j in range(H):
+            cb[j] = f[j] * cp[j] + i[j] * g[j]
+        for j in range(H):
+            tb[j] = _tanh(np.float64(cb[j]))
+        for j in range(H):
+            yb[j] = o[j] * tb[j]
+
+
+@_jit
+def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates):
+    """One step back from the gates a (N, 4H) with dh (the gradient of h_t from the next
+    step) and gy (from the output): writes the gates' gradients (before their
+    nonlinearities) into dgates (N, 4H) and dc_{t-1} into dc. The caller then sets
+    dh = dgates @ W_hh."""
+    N, H = dh.shape
+    for b in range(N):
+        ab, db = a[b], dgates[b]
+        i, f, g, o = ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :]
+        di, df, dg, do = db[:H], db[H : 2 * H], db[2 * H : 3 * H], db[3 * H :]
+        tb, cp, gyb, dhb, dcb = tanh_c[b], c_prev[b], gy[b], dh[b], dc[b]
+        for j in range(H):
+            tc = tb[j]
+            d_h = dhb[j] + gyb[j]
+            d_c = dcb[j] + d_h * o[j] * (1 - tc * tc)
+            di[j] = d_c * g[j] * i[j] * (1 - i[j])
+            df[j] = d_c * cp[j] * f[j] * (1 - f[j])
+            dg[j] = d_c * i[j] * (1 - g[j] * g[j])
+            do[j] = d_h * tc * o[j] * (1 - o[j])
+            dcb[j] = d_c * f[j]
+
+
+# ---------------------------------------------------------------- GRU
+@_jit
+def gru_forward_step(a, hw, h_prev, y):
+    """a: (N, 3H) the input's projection (+ b_ih), replaced by the gates r, z, n;
+    hw: (N, 3H) h_{t-1} W_hh^T + b_hh; writes h_t = n + z * (h_{t-1} - n)."""
+    N, H = y.shape
+    for b in range(N):
+        ab, hb = a[b], hw[b]
+        r, z, n = ab[:H], ab[H : 2 * H], ab[2 * H :]
+        hr, hz, hn = hb[:H], hb[H : 2 * H], hb[2 * H :]
+        for j in range(H):
+            r[j] = _sigmoid(np.float64(r[j]) + hr[j])
+        for j in range(H):
+            z[j] = _sigmoid(np.float64(z[j]) + hz[j])
+        for j in range(H):
+            n[j] = _tanh(np.float64(n[j]) + r[j] * hn[j])
+        hp, yb = h_prev[b], y[b]
+        for j in range(H):
+            yb[j] = n[j] + z[j] * (hp[j] - n[j])
+
+
+@_jit
+def gru_backward_step(a, hw, h_prev, gy, dh, dgx, dgh):
+    """One step back: from dh (the gradient of h_t from the next step) and gy (from the
+    output), writes the gradients of the input's projection (dgx) and of h_{t-1} W_hh^T
+    + b_hh (dgh), each (N, 3H), and the direct part of dh_{t-1} (dh * z) into dh. The
+    caller then adds dgh @ W_hh to dh."""
+    N, H = dh.shape
+    for b in range(N):
+        ab, xb, hb = a[b], dgx[b], dgh[b]
+        r, z, n, hn = ab[:H], ab[H : 2 * H], ab[2 * H :], hw[b, 2 * H :]
+        xr, xz, xn = xb[:H], xb[H : 2 * H], xb[2 * H :]
+        hr, hz, hnn = hb[:H], hb[H : 2 * H], hb[2 * H :]
+        hp, gyb, dhb = h_prev[b], gy[b], dh[b]
+        for j in range(H):
+            d_h = dhb[j] + gyb[j]
+            dn = d_h * (1 - z[j]) * (1 - n[j] * n[j])
+            dz = d_h * (hp[j] - n[j]) * z[j] * (1 - z[j])
+            dr = dn * hn[j] * r[j] * (1 - r[j])
+            xr[j] = dr
+            xz[j] = dz
+            xn[j] = dn
+            hr[j] = dr
+            hz[j] = dz
+            hnn[j] = dn * r[j]
+            dhb[j] = d_h * z[j]
