@@ -31,6 +31,9 @@ import torch
 
 import ember
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+from bench import workloads  # the models of the benchmark
+
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
@@ -139,62 +142,14 @@ OPS = {
 
 
 # ---------------------------------------------------------------- whole training steps
-def gpt(m, vocab=65, block_size=64, n_layer=4, n_head=4, d_model=128):
-    """GPT-style decoder: pre-LayerNorm blocks, causal SDPA, 4x GELU MLP (workload d)."""
-    nn, F = m.nn, m.nn.functional
-
-    class Attention(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.qkv = nn.Linear(d_model, 3 * d_model)
-            self.proj = nn.Linear(d_model, d_model)
-
-        def forward(self, x):
-            B, T, C = x.shape
-            q, k, v = (
-                t.reshape(B, T, n_head, C // n_head).transpose(1, 2)
-                for t in self.qkv(x).split(C, dim=2)
-            )
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            return self.proj(y.transpose(1, 2).reshape(B, T, C))
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln1 = nn.LayerNorm(d_model)
-            self.attn = Attention()
-            self.ln2 = nn.LayerNorm(d_model)
-            self.mlp = nn.Sequential(
-                nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model)
-            )
-
-        def forward(self, x):
-            x = x + self.attn(self.ln1(x))
-            return x + self.mlp(self.ln2(x))
-
-    class GPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.wte = nn.Embedding(vocab, d_model)
-            self.wpe = nn.Embedding(block_size, d_model)
-            self.blocks = nn.ModuleList([Block() for _ in range(n_layer)])
-            self.ln_f = nn.LayerNorm(d_model)
-            self.head = nn.Linear(d_model, vocab, bias=False)
-
-        def forward(self, idx):
-            x = self.wte(idx) + self.wpe(m.arange(idx.shape[1]))
-            for b in self.blocks:
-                x = b(x)
-            return self.head(self.ln_f(x))
-
-    return GPT()
+def gpt(m):
+    """Workload d's GPT, as the benchmark defines it."""
+    return workloads.gpt(m, vocab=65, block_size=64, n_layer=4, n_head=4, d_model=128)
 
 
 def mlp(m):
-    nn = m.nn
-    return nn.Sequential(
-        nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)
-    )
+    """Workload a's MLP, as the benchmark defines it."""
+    return workloads.mlp(m)
 
 
 def _train_step(m, model, opt, x, target, vocab=None):
