@@ -55,13 +55,17 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _blas_threads() -> int | None:
+def _blas_info() -> tuple[int | None, str | None]:
+    """The BLAS thread count and the kernels' architecture (OpenBLAS: the core type it runs)."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return None
-    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-    return max(counts) if counts else None
+        return None, None
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    if not pools:
+        return None, None
+    arch = sorted({f"{p['internal_api']} {p['architecture']}" for p in pools if p.get("architecture")})
+    return max(p["num_threads"] for p in pools), ", ".join(arch) or None
 
 
 def _timed_loop(step, make_batch, start_index, seconds, min_steps):
@@ -149,8 +153,11 @@ def _child(args) -> int:
         "version": m.__version__,
         "numpy": np.__version__,
         "threads": m.get_num_threads() if args.framework == "torch" else None,
-        "blas_threads": _blas_threads(),
+        "blas_threads": _blas_info()[0],
+        "blas_arch": _blas_info()[1],
         "malloc": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
+        # ember keeps freed host memory for reuse at import (ember.backend.tune_host_allocator)
+        "host_allocator_tuned": getattr(getattr(m, "backend", None), "host_allocator_tuned", None),
         # Compilers or libraries the framework pulled in, which change its speed and memory.
         "extras": {
             name: getattr(sys.modules[name], "__version__", "?")
@@ -463,6 +470,19 @@ def collect_meta(args, argv, records, malloc, load_start, changed=False) -> dict
         + ")"
     )
     alloc = ", ".join(f"{k}={v}" for k, v in malloc.items()) or "glibc defaults (no MALLOC_*)"
+    alloc += ", the same for both"
+    if by_fw["ember"] and by_fw["ember"].get("host_allocator_tuned"):
+        alloc += (
+            "; ember, at import, keeps freed memory in the heap for reuse (mallopt: mmap "
+            "threshold 32 MiB, trim threshold 1 GiB; EMBER_HOST_ALLOCATOR=system turns it off)"
+        )
+    core = os.environ.get("OPENBLAS_CORETYPE")
+    blas_arch = (
+        f"NumPy's {by_fw['ember'].get('blas_arch') or 'BLAS ?'}"
+        + (f" (OPENBLAS_CORETYPE={core} set in the environment)" if core else "")
+        if by_fw["ember"]
+        else "?"
+    )
     loads = [r["load"] for r in ok if r.get("load") is not None]
     load = (
         f"1-minute load average {_fmt(load_start, '.2f')} before the run; at the end of the "
@@ -483,7 +503,8 @@ def collect_meta(args, argv, records, malloc, load_start, changed=False) -> dict
         "machine": f"{_cpu_model()}, {_cores()}, {platform.system()} {platform.release()}",
         "versions": versions,
         "threads": threads,
-        "allocator": f"{alloc}, the same for both",
+        "allocator": alloc,
+        "BLAS": blas_arch,
         "rounds": (
             f"{args.rounds} (ember first in odd rounds, PyTorch first in even ones); "
             f"{args.warmup:g} s warm-up then {args.seconds:g} s (at least {args.min_steps} "
