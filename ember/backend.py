@@ -9,6 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # the context variable that np.errstate sets (NumPy >= 2)
+    from numpy._core._ufunc_config import _extobj_contextvar as np_errstate
+
+    with np.errstate(all="ignore"):
+        IGNORE_FP_ERRORS = np_errstate.get()  # NumPy's settings object for "ignore everything"
+except ImportError:  # pragma: no cover - an older or a reorganised NumPy: np.errstate itself
+    np_errstate = IGNORE_FP_ERRORS = None
+
 try:  # CuPy is optional; without it the "cuda" device raises a clear error.
     import cupy as _cupy
 except Exception:  # noqa: BLE001 - a broken CuPy install must not break ember on CPU

@@ -53,19 +53,15 @@ class Tensor:
     ``Tensor(data)`` is ``ember.tensor(data, dtype=ember.get_default_dtype())``.
     """
 
-    __slots__ = (
-        "__weakref__",
-        "_accumulator",
-        "_base",
-        "_data",
-        "_output_nr",
-        "_requires_grad",
-        "_retains_grad",
-        "_vc",
-        "_view_fn",
-        "grad",
-        "grad_fn",
-    )  # fmt: skip
+    # The attributes every tensor sets are slots; the rarely set ones are class defaults
+    # (an op's output is made with five stores, not ten), kept in the instance's __dict__
+    # once set, where users' own attributes go too (``t.name = "x"``, as PyTorch allows).
+    __slots__ = ("__dict__", "__weakref__", "_data", "_output_nr", "_requires_grad", "_vc", "grad_fn")
+    _leaf_edge = None  # (AccumulateGrad node, 0): a leaf's edge, made by its first op
+    _base = None  # the tensor this one is a view of
+    _view_fn = None  # makes this view again from (a new version of) its base
+    grad = None
+    _retains_grad = False
 
     def __init__(self, data=None, dtype=None, device=None, requires_grad=False):
         from ember.creation import _to_array
@@ -86,11 +82,6 @@ class Tensor:
         t.grad_fn = grad_fn
         t._output_nr = output_nr
         t._vc = VersionCounter()
-        t._base = None
-        t._view_fn = None
-        t.grad = None
-        t._accumulator = None
-        t._retains_grad = False
         return t
 
     @staticmethod
@@ -100,11 +91,6 @@ class Tensor:
         t.grad_fn = grad_fn
         t._output_nr = output_nr
         t._vc = VersionCounter()
-        t._base = None
-        t._view_fn = None
-        t.grad = None
-        t._accumulator = None
-        t._retains_grad = False
 
     # ----------------------------------------------------------------- metadata
     @property
@@ -194,10 +180,10 @@ class Tensor:
             return (self.grad_fn, self._output_nr)
         # A leaf makes its node once and keeps it (the node refers back to it only weakly, so
         # the two are no reference cycle): every op on a leaf points at that same node.
-        acc = self._accumulator
-        if acc is None:
-            acc = self._accumulator = _autograd_module("function").AccumulateGrad(self)
-        return (acc, 0)
+        edge = self._leaf_edge
+        if edge is None:
+            edge = self._leaf_edge = (_autograd_module("function").AccumulateGrad(self), 0)
+        return edge
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""

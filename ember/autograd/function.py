@@ -28,6 +28,7 @@ import weakref
 import numpy as np
 
 from ember.autograd import anomaly, grad_mode
+from ember.backend import IGNORE_FP_ERRORS, np_errstate
 from ember.tensor import Tensor, VersionCounter
 
 _grad_state = grad_mode.state
@@ -94,6 +95,11 @@ class Function:
     _stack = None
     _to_save = ()
     _non_diff = None
+    _quiet_forward = None  # forward's own function when it is marked ``quiet`` (ops._util)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._quiet_forward = getattr(cls.forward, "quiet_raw", None)
 
     def save_for_backward(self, *arrays) -> None:
         """Keep arrays (inputs, outputs or others) for backward; they come back as Tensors."""
@@ -154,16 +160,29 @@ class Function:
                 elif type(d) is not kind:
                     _device_mismatch(cls, args)
                 arrays.append(d)
-                req = grad_on and a._requires_grad
+                if grad_on and a._requires_grad:
+                    needs.append(True)
+                    fn = a.grad_fn  # the edge to the node that made it (Tensor._edge, inlined)
+                    edges.append((fn, a._output_nr) if fn is not None else (a._leaf_edge or a._edge()))
+                    continue
             else:
                 arrays.append(a)
-                req = False
-            needs.append(req)
-            edges.append(a._edge() if req else None)
+            needs.append(False)
+            edges.append(None)
         ctx.needs_input_grad = needs = tuple(needs)
         any_req = True in needs
 
-        raw = cls.forward(ctx, *arrays)
+        quiet = cls._quiet_forward
+        if quiet is None:
+            raw = cls.forward(ctx, *arrays)
+        elif np_errstate.get() is IGNORE_FP_ERRORS:
+            raw = quiet(ctx, *arrays)
+        else:  # what the quiet wrapper does, without its call
+            token = np_errstate.set(IGNORE_FP_ERRORS)
+            try:
+                raw = quiet(ctx, *arrays)
+            finally:
+                np_errstate.reset(token)
 
         non_diff = ctx._non_diff
         if type(raw) is not tuple:  # one output, as nearly every op has: written out
