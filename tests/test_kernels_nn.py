@@ -150,7 +150,23 @@ def _step(model, opt, x, t, n_class):
     return loss.item(), grads
 
 
-GPT_PATHS = {"linear", "layer_norm", "gelu", "scaled_dot_product_attention", "cross_entropy"}
+GPT_PATHS = {
+    "linear", "layer_norm", "gelu", "scaled_dot_product_attention", "cross_entropy",
+    "embedding_backward",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_add_rows_collects_repeated_rows_as_add_at(dtype):
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 7, 200)  # every row repeated many times, some never
+    g = rng.standard_normal((200, 5)).astype(dtype)
+    expected = np.zeros((9, 5), dtype)
+    np.add.at(expected, rows, g)
+    got = np.zeros((9, 5), dtype)
+    knn.add_rows(got, rows, g[:, :])
+    np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    assert not got[7:].any()
 
 
 @pytest.mark.parametrize(

@@ -875,7 +875,11 @@ class EmbeddingBackward(Function):
             keep = (flat != padding_idx).astype(gy.dtype)
             row_scale = keep if row_scale is None else row_scale * keep
         gw = xp.zeros((n_rows, g.shape[1]), dtype=gy.dtype)
-        xp.add.at(gw, flat, g)
+        if kernels.enabled() and xp is np:
+            kernels.taken["embedding_backward"] += 1
+            knn.add_rows(gw, flat, g)
+        else:
+            xp.add.at(gw, flat, g)  # a repeated index collects the gradient of each use
         if padding_idx is not None:
             gw[padding_idx] = 0
         ctx.save_for_backward(
