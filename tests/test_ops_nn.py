@@ -659,6 +659,28 @@ def test_batch_norm_float32_and_momentum():
     check(_bn(False, True), rand(5, 3, **f32), positive(3, **f32), rand(3, **f32))
 
 
+def test_benchmark_resnet_takes_the_fast_paths(kernel_path):
+    # the benchmark's ResNet-18 (workload e; 4 channels wide, 8x8 images), one training step
+    from bench.workloads import resnet18
+
+    ember.manual_seed(0)
+    model = resnet18(ember, 10, width=4)
+    opt = ember.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, target = ember.randn(2, 3, 8, 8), ember.tensor([1, 7])
+    before = ember.kernels.taken.copy()
+    opt.zero_grad()
+    F(ember).cross_entropy(model(x), target).backward()
+    opt.step()
+    ran = ember.kernels.taken - before
+    # 20 batch norms (17 after the 3x3 convolutions, 3 in the downsampling paths), 20 convolutions
+    fast = {"batch_norm": 20, "conv2d": 20, "conv2d_grad_weight": 20, "conv2d_grad_input": 19,
+            "relu": 17, "global_avg_pool": 1, "linear": 1, "cross_entropy": 1}  # fmt: skip
+    if kernel_path == "fast":
+        assert {k: ran[k] for k in fast} == fast
+    else:
+        assert not set(ran) & set(fast)
+
+
 def test_batch_norm_empty_batch():
     check(_bn(False, True), rand(0, 3), positive(3), rand(3))
     check(_bn(True, True), rand(0, 3), positive(3), rand(3), gradcheck=False)

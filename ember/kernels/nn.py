@@ -541,3 +541,114 @@ def add_rows(gw, rows, g):
         _add_rows_loop(gw, rows, np.ascontiguousarray(g))
     else:
         np.add.at(gw, rows, g)
+
+
+# ---------------------------------------------------------------- batch norm (training)
+# x as (N, C, L): channel c's values are the rows x[:, c]; statistics accumulate in float64.
+@_jit
+def _batch_norm_rows(x, w, b, eps, y, mean, var, rstd):
+    n, c, length = x.shape
+    count = n * length
+    acc = np.zeros(c)
+    for i in range(n):
+        for ch in range(c):
+            row = x[i, ch]
+            s = 0.0
+            for j in range(length):
+                s += row[j]
+            acc[ch] += s
+    for ch in range(c):
+        mean[ch] = acc[ch] / count
+        acc[ch] = 0.0
+    for i in range(n):  # the variance around the mean (two passes: no cancellation)
+        for ch in range(c):
+            row, m = x[i, ch], mean[ch]
+            s = 0.0
+            for j in range(length):
+                d = row[j] - m
+                s += d * d
+            acc[ch] += s
+    for ch in range(c):
+        var[ch] = acc[ch] / count
+        rstd[ch] = 1.0 / math.sqrt(var[ch] + eps)
+    for i in range(n):
+        for ch in range(c):
+            row, out = x[i, ch], y[i, ch]
+            scale = rstd[ch] * w[ch]
+            shift = b[ch] - mean[ch] * scale
+            for j in range(length):
+                out[j] = row[j] * scale + shift
+
+
+@_jit
+def _batch_norm_backward_rows(gy, x, mean, rstd, w, gx, gw, gb):
+    n, c, length = x.shape
+    count = n * length
+    sg = np.zeros(c)
+    sgx = np.zeros(c)
+    for i in range(n):
+        for ch in range(c):
+            g, row, m = gy[i, ch], x[i, ch], mean[ch]
+            s1 = 0.0
+            s2 = 0.0
+            for j in range(length):
+                s1 += g[j]
+                s2 += g[j] * (row[j] - m)
+            sg[ch] += s1
+            sgx[ch] += s2
+    for ch in range(c):
+        gb[ch] = sg[ch]
+        gw[ch] = sgx[ch] * rstd[ch]  # the sum of gy * xhat
+    for i in range(n):
+        for ch in range(c):
+            g, row, out = gy[i, ch], x[i, ch], gx[i, ch]
+            r, m = rstd[ch], mean[ch]
+            # gx = w r (gy - mean(gy) - xhat mean(gy xhat)), xhat = (x - m) r
+            a = w[ch] * r
+            k = a * gw[ch] * r / count
+            c0 = a * sg[ch] / count - k * m
+            for j in range(length):
+                out[j] = a * g[j] - k * row[j] - c0
+
+
+def batch_norm(x, w, b, eps):
+    """Batch norm in training of x (N, C, L) over N and L per channel: (y, mean, var, rstd),
+    the variance biased, with w, b (C,) (None: 1 and 0)."""
+    n, c, length = x.shape
+    dt = x.dtype
+    w = np.ones(c, dt) if w is None else w
+    b = np.zeros(c, dt) if b is None else b
+    y = np.empty(x.shape, dt)
+    if kernels.HAVE_NUMBA:
+        mean, var, rstd = np.empty(c), np.empty(c), np.empty(c)
+        _batch_norm_rows(np.ascontiguousarray(x), w, b, eps, y, mean, var, rstd)
+        return y, mean.astype(dt), var.astype(dt), rstd.astype(dt)
+    mean = x.mean(axis=(0, 2), dtype=np.float64)
+    xc = x - mean[:, None].astype(dt)
+    var = np.square(xc).mean(axis=(0, 2), dtype=np.float64)
+    rstd = 1 / np.sqrt(var + eps)
+    np.multiply(xc, (rstd * w)[:, None].astype(dt), out=y)
+    y += b[:, None]
+    return y, mean.astype(dt), var.astype(dt), rstd.astype(dt)
+
+
+def batch_norm_backward(gy, x, mean, rstd, w):
+    """The gradients (gx, gw, gb) of batch_norm from gy (N, C, L), with the forward's mean
+    and rstd (C,) and w (None: 1)."""
+    n, c, length = x.shape
+    dt = x.dtype
+    w = np.ones(c, dt) if w is None else w
+    gx = np.empty(x.shape, dt)
+    if kernels.HAVE_NUMBA:
+        gw, gb = np.empty(c), np.empty(c)
+        _batch_norm_backward_rows(
+            np.ascontiguousarray(gy), np.ascontiguousarray(x), mean, rstd, w, gx, gw, gb
+        )
+        return gx, gw.astype(dt), gb.astype(dt)
+    xhat = (x - mean[:, None]) * rstd[:, None]
+    gb = gy.sum(axis=(0, 2))
+    gw = (gy * xhat).sum(axis=(0, 2))
+    count = n * length
+    np.multiply(gy - (gb / count)[:, None] - xhat * (gw / count)[:, None],
+                (w * rstd)[:, None], out=gx)  # fmt: skip
+    return gx, gw, gb

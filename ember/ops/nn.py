@@ -1082,14 +1082,71 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         )
     if input.numel() == 0:  # nothing to normalise; PyTorch leaves the statistics alone
         return _affine(input * 0, weight, bias, shape)
-    dims = (0,) + tuple(range(2, input.ndim))
-    xhat, _, mean, var = Normalize.apply(input, dims, eps)
+    if (
+        kernels.enabled()
+        and _fusable(input)
+        and all(p is None or p._data.dtype == input._data.dtype for p in (weight, bias))
+    ):
+        kernels.taken["batch_norm"] += 1
+        y, mean, var = BatchNorm.apply(input, weight, bias, float(eps))
+    else:
+        dims = (0,) + tuple(range(2, input.ndim))
+        xhat, _, mean, var = Normalize.apply(input, dims, eps)
+        y = None
     for running, batch in ((running_mean, mean._data), (running_var, var._data * (n / (n - 1)))):
         if running is not None:
             r = running._data
             r[...] = ((1 - momentum) * r + momentum * batch.reshape(c)).astype(r.dtype)
             running._vc.version += 1
-    return _affine(xhat, weight, bias, shape)
+    return _affine(xhat, weight, bias, shape) if y is None else y
+
+
+class BatchNorm(Function):
+    """Batch norm in training with its affine weight and bias (the fast path of batch_norm):
+    forward and backward each a compiled loop over the (N, C, L) view of the input. Outputs
+    y and the batch's mean and biased variance (C,) (not differentiable: for the running
+    statistics). Saves the input, the weight and each channel's mean and 1 / std. When a
+    graph of the gradient is being built, backward is the same formula in ember's ops."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, eps):
+        y, mean, var, rstd = knn.batch_norm(x.reshape(x.shape[0], x.shape[1], -1), w, b, eps)
+        ctx.eps = eps
+        ctx.save_for_backward(x, w, mean, rstd)
+        ctx.mark_non_differentiable(mean, var)
+        return y.reshape(x.shape), mean, var
+
+    @staticmethod
+    def backward(ctx, gy, g_mean, g_var):
+        x, w, mean, rstd = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        c = x.shape[1]
+        if grad_mode.state.enabled:  # a graph of the gradient: in differentiable ops
+            dims = (0,) + tuple(range(2, x.ndim))
+            shape = (1, c) + (1,) * (x.ndim - 2)
+            xc = x - x.mean(dims, keepdim=True)
+            r = ((xc * xc).mean(dims, keepdim=True) + ctx.eps).rsqrt()
+            xhat = xc * r
+            gx = None
+            if need[0]:
+                g = gy if w is None else gy * w.reshape(shape)
+                mg, mgx = g.mean(dims, keepdim=True), (g * xhat).mean(dims, keepdim=True)
+                gx = r * (g - mg - xhat * mgx)
+            gw = (gy * xhat).sum(dims) if need[1] else None
+            gb = gy.sum(dims) if need[2] else None
+            return gx, gw, gb, None
+        xd = x._data
+        x3 = xd.reshape(xd.shape[0], c, -1)
+        gx, gw, gb = knn.batch_norm_backward(
+            gy._data.reshape(x3.shape), x3, mean._data, rstd._data,
+            None if w is None else w._data,
+        )  # fmt: skip
+        return (
+            gx.reshape(xd.shape) if need[0] else None,
+            gw if need[1] else None,
+            gb if need[2] else None,
+            None,
+        )
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
