@@ -9,7 +9,9 @@ from tests import oracle
 
 # The op and layer tests run twice: on the fast (fused) paths and on the plain-NumPy
 # reference paths they keep.
-BOTH_PATHS = ("test_ops_", "test_nn_layers", "test_nn_rnn", "test_nn_transformer", "test_models")
+BOTH_PATHS = (
+    "test_ops_", "test_nn_layers", "test_nn_rnn", "test_nn_transformer", "test_models", "test_optim",
+)  # fmt: skip
 
 
 def pytest_generate_tests(metafunc):

@@ -152,7 +152,7 @@ def _step(model, opt, x, t, n_class):
 
 GPT_PATHS = {
     "linear", "layer_norm", "gelu", "scaled_dot_product_attention", "cross_entropy",
-    "embedding_backward",
+    "embedding_backward", "adam",
 }  # fmt: skip
 
 
@@ -171,8 +171,8 @@ def test_add_rows_collects_repeated_rows_as_add_at(dtype):
 
 @pytest.mark.parametrize(
     "name, paths",
-    [("gpt", GPT_PATHS), ("mlp-sgd", {"linear", "relu", "cross_entropy"}),
-     ("mlp-adam", {"linear", "relu", "cross_entropy"})],
+    [("gpt", GPT_PATHS), ("mlp-sgd", {"linear", "relu", "cross_entropy", "sgd"}),
+     ("mlp-adam", {"linear", "relu", "cross_entropy", "adam"})],
 )  # fmt: skip
 def test_benchmark_models_take_the_fast_paths(name, paths):
     rng = np.random.default_rng(0)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numbers
 
+from ember import kernels
 from ember.backend import get_array_module
+from ember.kernels import optim as koptim
 from ember.optim.optimizer import (
     Optimizer,
     _check_nonnegative,
@@ -100,8 +102,21 @@ class Adam(Optimizer):
         if weight_decay != 0 and group["decoupled_weight_decay"]:
             x *= 1 - lr * weight_decay
             weight_decay = 0
-        d = _effective_grad(x, g, weight_decay, group["maximize"], xp)
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        if (
+            kernels.enabled()
+            and not group["amsgrad"]
+            and isinstance(lr, numbers.Real)
+            and koptim.usable(x, g, exp_avg, exp_avg_sq)
+        ):  # the fused update: one pass
+            kernels.taken["adam"] += 1
+            koptim.adam(
+                x, g, exp_avg, exp_avg_sq, beta1=beta1, beta2=beta2, eps=eps,
+                weight_decay=weight_decay, maximize=group["maximize"],
+                step_size=lr / (1 - beta1**step), bc2_sqrt=(1 - beta2**step) ** 0.5,
+            )  # fmt: skip
+            return
+        d = _effective_grad(x, g, weight_decay, group["maximize"], xp)
 
         _lerp_(exp_avg, d, 1 - beta1, xp)
         t = xp.multiply(d, d, out=d if d is not g else None)

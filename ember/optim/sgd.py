@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
+
+from ember import kernels
 from ember.backend import get_array_module
+from ember.kernels import optim as koptim
 from ember.optim.optimizer import Optimizer, _check_nonnegative, _effective_grad
 from ember.tensor import Tensor
 
@@ -67,10 +71,23 @@ class SGD(Optimizer):
     def _update(self, x, g, state, group):
         xp = get_array_module(x)
         momentum = group["momentum"]
+        buf_t = state.get("momentum_buffer")
+        if (
+            kernels.enabled()
+            and (momentum == 0 or buf_t is not None)
+            and isinstance(group["lr"], numbers.Real)
+            and koptim.usable(x, g, x if buf_t is None else buf_t._data)
+        ):  # the fused update: one pass (the first step with momentum makes the buffer below)
+            kernels.taken["sgd"] += 1
+            koptim.sgd(
+                x, g, x if buf_t is None else buf_t._data, lr=group["lr"], momentum=momentum,
+                dampening=group["dampening"], weight_decay=group["weight_decay"],
+                nesterov=group["nesterov"], maximize=group["maximize"],
+            )  # fmt: skip
+            return
         d = _effective_grad(x, g, group["weight_decay"], group["maximize"], xp)
         own = d is not g  # d is a temporary of ours, free to overwrite
         if momentum != 0:
-            buf_t = state.get("momentum_buffer")
             if buf_t is None:
                 buf = d.copy()
                 state["momentum_buffer"] = Tensor._make(buf)
