@@ -238,10 +238,10 @@ def _cast(t: Tensor, to):
     if hit is not None:
         src, version, cast = hit
         node = cast.grad_fn
-        if src is t and version == t._vc.version and (node is None or not node._freed):
+        if src is t and version == t._vc[0] and (node is None or not node._freed):
             return cast
     cast = to_dtype(t, to)
-    cache[key] = (t, t._vc.version, cast)
+    cache[key] = (t, t._vc[0], cast)
     return cast
 
 
@@ -430,7 +430,7 @@ class GradScaler:
                         arr[...] = (arr.astype(np.float32) * inv).astype(arr.dtype)
                 bad = ~xp.isfinite(arr).all()
                 found = bad if found is None else (found | bad)
-                g._vc.version += 1
+                g._vc[0] += 1
         st["found"] = found if found is not None else False
         st["any_grad"] = found is not None
         st["stage"] = _UNSCALED

@@ -16,12 +16,9 @@ from ember import backend, dtypes
 from ember.autograd import grad_mode
 
 
-class VersionCounter:
-    """Counts in-place changes to an array; a tensor and its views share one."""
-
-    # A class default rather than __slots__ and __init__: every op's output makes one, and
-    # this way making one runs no Python code; the first in-place change sets its own.
-    version = 0
+# A tensor's version counter is a one-element list, [number of in-place changes], shared by
+# the tensor and its views: every op's output makes one, and a list is the cheapest object
+# to make (a third of an instance of a class of our own).
 
 
 class _Handle:
@@ -81,7 +78,7 @@ class Tensor:
         t._requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._output_nr = output_nr
-        t._vc = VersionCounter()
+        t._vc = [0]
         return t
 
     @staticmethod
@@ -90,7 +87,7 @@ class Tensor:
         t._requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._output_nr = output_nr
-        t._vc = VersionCounter()
+        t._vc = [0]
 
     # ----------------------------------------------------------------- metadata
     @property
@@ -146,7 +143,7 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return self._vc.version
+        return self._vc[0]
 
     # ----------------------------------------------------------------- autograd state
     @property
@@ -485,7 +482,7 @@ class Tensor:
             self._write(name, out)  # raises the shape error
         _protect_saved(out.grad_fn, base._data)
         new = ViewWrite.apply(base, out, self._view_fn)
-        base._vc.version += 1
+        base._vc[0] += 1
         base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, 0, new._requires_grad
         fresh = self._view_fn(base)
         self.grad_fn, self._output_nr = fresh.grad_fn, fresh._output_nr
@@ -509,7 +506,7 @@ class Tensor:
             self._check_cast(name, out)
         if out._data is not self._data:
             self._data[...] = out._data
-        self._vc.version += 1
+        self._vc[0] += 1
 
 
 _new = object.__new__

@@ -29,7 +29,7 @@ import numpy as np
 
 from ember.autograd import anomaly, grad_mode
 from ember.backend import IGNORE_FP_ERRORS, np_errstate
-from ember.tensor import Tensor, VersionCounter
+from ember.tensor import Tensor
 
 _grad_state = grad_mode.state
 _anomaly_state = anomaly.state
@@ -48,11 +48,11 @@ def _unpack(node, saved):
     if type(saved) is not tuple:
         return saved if saved is None else saved.data
     data, counter, version, source = saved
-    if counter is not None and counter.version != version:
+    if counter is not None and counter[0] != version:
         raise RuntimeError(
             f"autograd: a tensor of shape {tuple(data.shape)} ({data.dtype}) that "
             f"{type(node).__name__} saved for its backward was changed by an in-place "
-            f"operation after it was saved (it is at version {counter.version}, "
+            f"operation after it was saved (it is at version {counter[0]}, "
             f"expected version {version}). Use an out-of-place op (x = x + 1 instead "
             "of x += 1) or .clone() the tensor before changing it."
         )
@@ -265,13 +265,13 @@ def _saved(to_save, args, arrays, outs, results) -> list:
         if i >= 0:  # (a NumPy scalar from a 0-d op is now a 0-d array: r._data)
             r = results[i]
             vc = r._vc
-            saved.append((r._data, vc, vc.version, -1 - i if r._requires_grad else None))
+            saved.append((r._data, vc, vc[0], -1 - i if r._requires_grad else None))
             continue
         for j, x in enumerate(arrays):
             if x is a:  # an input
                 if isinstance(args[j], Tensor):
                     vc = args[j]._vc
-                    saved.append((a, vc, vc.version, j))
+                    saved.append((a, vc, vc[0], j))
                 else:  # a Python number passed to the op
                     saved.append(_Plain(a))
                 break
@@ -349,4 +349,4 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-__all__ = ["AccumulateGrad", "Function", "VersionCounter"]
+__all__ = ["AccumulateGrad", "Function"]

@@ -92,7 +92,7 @@ def _set(tensor: Tensor, values) -> Tensor:
     arr = backend.to_device(np.asarray(values).astype(tensor._data.dtype), tensor.device)
     with no_grad():
         tensor._data[...] = arr
-        tensor._vc.version += 1
+        tensor._vc[0] += 1
     return tensor
 
 
@@ -158,7 +158,7 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
     _check(tensor, "constant_")
     with no_grad():
         tensor._data[...] = val
-        tensor._vc.version += 1
+        tensor._vc[0] += 1
     return tensor
 
 

@@ -405,7 +405,7 @@ class Module:
                 if k in state_dict:
                     src = _as_array(state_dict[k], t)
                     t._data[...] = src
-                    t._vc.version += 1
+                    t._vc[0] += 1
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------- printing

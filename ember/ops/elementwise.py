@@ -1508,11 +1508,28 @@ def _comparison(fn):
     return method
 
 
-Tensor.__add__ = Tensor.__radd__ = add
-Tensor.__sub__ = sub
+def _operator(fn, op):
+    """``x + y`` and friends: two Tensors of one floating dtype and shape go straight to the
+    op (``_no_promotion``'s commonest case, without its call); anything else through ``fn``."""
+
+    def method(self, other):
+        if isinstance(other, Tensor):
+            x, y = self._data, other._data
+            if x.dtype is y.dtype and x.shape == y.shape and x.dtype.kind == "f":
+                return op.apply(self, other)
+        return fn(self, other)
+
+    method.__name__ = fn.__name__
+    return method
+
+
+Tensor.__add__ = _operator(add, Add)
+Tensor.__radd__ = add
+Tensor.__sub__ = _operator(sub, Sub)
 Tensor.__rsub__ = _reflected(sub)
-Tensor.__mul__ = Tensor.__rmul__ = mul
-Tensor.__truediv__ = div
+Tensor.__mul__ = _operator(mul, Mul)
+Tensor.__rmul__ = mul
+Tensor.__truediv__ = _operator(div, Div)
 Tensor.__rtruediv__ = _reflected(div)
 Tensor.__floordiv__ = floor_divide
 Tensor.__rfloordiv__ = _reflected(floor_divide)

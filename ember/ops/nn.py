@@ -951,7 +951,7 @@ def _renorm_rows(weight, idx, max_norm, norm_type):
     norms = xp.linalg.norm(w.astype(np.float64), ord=norm_type, axis=1)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
     weight._data[rows] = (w * scale[:, None]).astype(w.dtype)
-    weight._vc.version += 1
+    weight._vc[0] += 1
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -1097,7 +1097,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if running is not None:
             r = running._data
             r[...] = ((1 - momentum) * r + momentum * batch.reshape(c)).astype(r.dtype)
-            running._vc.version += 1
+            running._vc[0] += 1
     return _affine(xhat, weight, bias, shape) if y is None else y
 
 

@@ -178,7 +178,7 @@ class Optimizer:
                 else:
                     g._requires_grad = False
                 g._data.fill(0)
-                g._vc.version += 1
+                g._vc[0] += 1
 
     def step(self, closure=None):
         """Update every parameter that has a gradient (those whose ``.grad`` is None are
@@ -211,7 +211,7 @@ class Optimizer:
                     self._update(p._data, g._data, state, group)
                     if state:  # as PyTorch: no entry for a parameter without state
                         self.state[p] = state
-                    p._vc.version += 1
+                    p._vc[0] += 1
         return loss
 
     def _update(self, x, g, state: dict, group: dict) -> None:

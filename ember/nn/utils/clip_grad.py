@@ -154,7 +154,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         with np.errstate(invalid="ignore"):  # a non-finite norm makes nan, silently as torch
             for g in grads:
                 g._data *= backend.to_device(coef, g.device)
-                g._vc.version += 1
+                g._vc[0] += 1
     return Tensor._make(total)
 
 
@@ -176,7 +176,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
             continue
         xp = backend.get_array_module(g._data)
         xp.clip(g._data, -clip_value, clip_value, out=g._data)
-        g._vc.version += 1
+        g._vc[0] += 1
 
 
 def _number(value, what: str, op: str) -> float:
