@@ -47,6 +47,8 @@ def _is_int(v) -> bool:
 
 def _ints(op: str, name: str, value, n: int) -> tuple:
     """An int, or a sequence of ``n`` ints (a sequence of one is repeated), as a tuple."""
+    if type(value) is tuple and len(value) == n and all(type(v) is int for v in value):
+        return value  # what the layers pass on every call (checked at construction)
     vals = tuple(value) if isinstance(value, (list, tuple)) else (value,) * n
     if len(vals) == 1:
         vals = vals * n
