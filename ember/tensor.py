@@ -326,6 +326,12 @@ class Tensor:
             memo[id(self)] = t
         return memo[id(self)]
 
+    def __reduce_ex__(self, protocol):
+        """Pickled as its data and ``requires_grad``, as in PyTorch (DataLoader workers send
+        batches this way): the graph and ``.grad`` stay behind, and a computed tensor comes
+        back as a leaf."""
+        return _unpickle, (self._data, self._requires_grad)
+
     def __hash__(self):
         return id(self)
 
@@ -510,6 +516,10 @@ class Tensor:
 
 
 _new = object.__new__
+
+
+def _unpickle(data, requires_grad: bool) -> Tensor:
+    return Tensor._make(data, requires_grad)
 
 
 def _autograd_module(name: str):

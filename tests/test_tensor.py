@@ -389,3 +389,22 @@ def test_deepcopy_leaf_copies_data_and_grad_and_refuses_non_leaf():
     assert x.grad.tolist() == [2.0, 2.0]
     with pytest.raises(RuntimeError, match="leaves"):
         copy.deepcopy(x * 2)
+
+
+def test_pickle_keeps_data_and_requires_grad_and_leaves_the_graph_behind():
+    import pickle
+
+    def round_trips(m):
+        x = m.tensor([1.0, -2.0, 3.0], dtype=m.float64, requires_grad=True)
+        y = x * 2  # x is now part of a graph
+        y.sum().backward()
+        out = []
+        for t in (x, y, m.arange(4), x.detach()[1:]):
+            u = pickle.loads(pickle.dumps(t))
+            out.append((u.tolist(), str(u.dtype), u.requires_grad, u.is_leaf, u.grad is None))
+        return out
+
+    assert round_trips(ember) == [
+        (v, str(dt).replace("torch.", "ember."), *rest)
+        for v, dt, *rest in round_trips(torch)
+    ]
