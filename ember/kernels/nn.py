@@ -243,17 +243,23 @@ def _softmax_rows(x, scale, causal, exact, y):
                 y[b, i, j] = 0.0
 
 
+@_inline
+def _logsumexp(row, exact):
+    """log(sum(exp(row))) of a 1-d row, its max taken out first so nothing overflows."""
+    mx = -np.inf
+    for j in range(row.size):
+        mx = max(mx, row[j])
+    s = 0.0
+    for j in range(row.size):
+        s += _exp_minus(mx - row[j], exact)
+    return mx + math.log(s)
+
+
 @_jit
 def _log_softmax_rows(x, exact, y):
     n, c = x.shape
     for i in range(n):
-        mx = -np.inf
-        for j in range(c):
-            mx = max(mx, x[i, j])
-        s = 0.0
-        for j in range(c):
-            s += _exp_minus(mx - x[i, j], exact)
-        lse = mx + math.log(s)
+        lse = _logsumexp(x[i], exact)
         for j in range(c):
             y[i, j] = x[i, j] - lse
 
@@ -274,13 +280,7 @@ def _softmax_backward_rows(gy, y, scale, gx):
 def _cross_entropy_rows(x, t, ignore_index, exact, loss, lse):
     n, c = x.shape
     for i in range(n):
-        mx = -np.inf
-        for j in range(c):
-            mx = max(mx, x[i, j])
-        s = 0.0
-        for j in range(c):
-            s += _exp_minus(mx - x[i, j], exact)
-        lse[i] = mx + math.log(s)
+        lse[i] = _logsumexp(x[i], exact)
         k = t[i]
         loss[i] = 0.0 if k == ignore_index else lse[i] - x[i, k]
 
