@@ -157,7 +157,7 @@ GPT_PATHS = {
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_add_rows_collects_repeated_rows_as_add_at(dtype):
+def test_add_rows_collects_repeated_rows_as_add_at(use_numba, dtype):
     rng = np.random.default_rng(3)
     rows = rng.integers(0, 7, 200)  # every row repeated many times, some never
     g = rng.standard_normal((200, 5)).astype(dtype)
@@ -204,3 +204,21 @@ def test_benchmark_models_take_the_fast_paths(name, paths):
         assert loss_f == pytest.approx(loss_r, rel=1e-5)
         for gf, gr in zip(grads_f, grads_r):
             np.testing.assert_allclose(gf, gr, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_kernels_match_torch(use_numba, dtype):
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((4, 3, 5)) * 3 + 1).astype(dtype)
+    w, b = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    y, mean, var, rstd = knn.batch_norm(x, w, b, 1e-5)
+    gx, gw, gb = knn.batch_norm_backward(gy, x, mean, rstd, w)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = torch.nn.functional.batch_norm(tx, None, None, tw, tb, training=True, eps=1e-5)
+    ty.backward(torch.tensor(gy))
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    for got, want in [(y, ty), (mean, tx.mean((0, 2))), (var, tx.var((0, 2), unbiased=False)),
+                      (gx, tx.grad), (gw, tw.grad), (gb, tb.grad)]:  # fmt: skip
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want.detach().numpy(), **tol)
