@@ -15,7 +15,6 @@ import numpy as np
 from ember import backend, dtypes
 from ember.autograd import grad_mode
 
-
 # A tensor's version counter is a one-element list, [number of in-place changes], shared by
 # the tensor and its views: every op's output makes one, and a list is the cheapest object
 # to make (a third of an instance of a class of our own).
@@ -53,7 +52,15 @@ class Tensor:
     # The attributes every tensor sets are slots; the rarely set ones are class defaults
     # (an op's output is made with five stores, not ten), kept in the instance's __dict__
     # once set, where users' own attributes go too (``t.name = "x"``, as PyTorch allows).
-    __slots__ = ("__dict__", "__weakref__", "_data", "_output_nr", "_requires_grad", "_vc", "grad_fn")
+    __slots__ = (
+        "__dict__",
+        "__weakref__",
+        "_data",
+        "_output_nr",
+        "_requires_grad",
+        "_vc",
+        "grad_fn",
+    )
     _leaf_edge = None  # (AccumulateGrad node, 0): a leaf's edge, made by its first op
     _base = None  # the tensor this one is a view of
     _view_fn = None  # makes this view again from (a new version of) its base

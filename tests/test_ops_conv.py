@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as torch_functional
 
 import ember
@@ -664,8 +665,77 @@ def test_fast_global_avg_pool(xs, kernel_path):
     check(lambda m, x: F(m).adaptive_avg_pool1d(x, 1), rand(*xs[:-1]))
 
 
-def test_benchmark_cnn_takes_the_fast_paths(kernel_path):
-    # the benchmark's CNN (workload b; a smaller image and batch), one SGD-momentum step
+# ---------------------------------------------------------------- Winograd (ember.kernels.winograd)
+# 3x3 stride-1 layers with at least MIN_CHANNELS channels; lowered here so that small
+# shapes (fast to check by finite differences) take it, and split into many chunks.
+WINOGRAD = [
+    ((2, 3, 6, 6), (4, 3, 3, 3), {"padding": 1}),  # whole tiles
+    ((3, 2, 7, 5), (3, 2, 3, 3), {"padding": 1}),  # odd sizes: ragged last tiles
+    ((2, 2, 6, 7), (2, 2, 3, 3), {}),  # no padding
+    ((1, 3, 4, 4), (2, 3, 3, 3), {"padding": 2}),  # padding wider than the tiles' overlap
+    ((2, 2, 6, 5), (2, 2, 3, 3), {"padding": (0, 2)}),
+    ((2, 2, 3, 2), (2, 2, 3, 3), {"padding": "same"}),  # an output of 3x2
+]
+
+
+@pytest.fixture
+def winograd_everywhere(monkeypatch):
+    from ember.kernels import winograd
+
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)  # one sample per chunk
+    monkeypatch.setattr(winograd, "MIN_TILES", 1)
+
+
+@pytest.mark.parametrize("xs, ws, kw", WINOGRAD)
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+def test_winograd_conv2d(xs, ws, kw, kernel_path, winograd_everywhere):
+    before = ember.kernels.taken.copy()
+    args = rand(*xs), rand(*ws), rand(ws[0])
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, **kw), *args, gradgrad=True)
+    check(lambda m, x, w: F(m).conv2d(x, w, **kw), *args[:2])
+    check(lambda m, x, w: F(m).conv2d(x, w, **kw), *(a.astype(np.float32) for a in args[:2]))
+    ran = set(ember.kernels.taken - before)
+    names = {"conv2d_winograd", "conv2d_winograd_backward"}
+    assert ran >= names if kernel_path == "fast" else not ran & names
+
+
+def test_winograd_conv2d_one_gradient(kernel_path, winograd_everywhere):
+    # only the weight's gradient (a first layer), only the input's (frozen weights)
+    x, w = rand(2, 3, 5, 6), rand(4, 3, 3, 3)
+    for flags in [(False, True), (True, False)]:
+        ex, ew = (ember.tensor(a, requires_grad=f) for a, f in zip((x, w), flags))
+        tx, tw = (torch.tensor(a, requires_grad=f) for a, f in zip((x, w), flags))
+        (F(ember).conv2d(ex, ew, padding=1) ** 2).sum().backward()
+        (torch_functional.conv2d(tx, tw, padding=1) ** 2).sum().backward()
+        for e, t in [(ex, tx), (ew, tw)]:
+            assert (e.grad is None) == (t.grad is None)
+            if t.grad is not None:
+                np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-7, atol=1e-9)
+
+
+def test_winograd_conv2d_float32_wide(kernel_path):
+    # the channel counts the fast path is for, without lowering its threshold: float32
+    # rounding of the transforms stays within the suite's float32 tolerance
+    from ember.kernels import winograd
+
+    c = winograd.MIN_CHANNELS
+    args = [rand(3, c, 9, 8, dtype=np.float32), rand(2 * c, c, 3, 3, dtype=np.float32),
+            rand(2 * c, dtype=np.float32)]  # fmt: skip
+    before = ember.kernels.taken.copy()
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1), *args, gradcheck=False)
+    ran = ember.kernels.taken["conv2d_winograd"] - before["conv2d_winograd"]
+    assert ran == 1 if kernel_path == "fast" else ran == 0
+
+
+def test_benchmark_cnn_takes_the_fast_paths(kernel_path, monkeypatch):
+    # the benchmark's CNN (workload b; a smaller image and batch), one SGD-momentum step.
+    # Its channels are narrower than the benchmark's (32-128), so Winograd's threshold is
+    # lowered to let them take it as the benchmark's do.
+    from ember.kernels import winograd
+
+    assert winograd.MIN_CHANNELS <= 32
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 8)
     nn = ember.nn
     model = nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -682,6 +752,7 @@ def test_benchmark_cnn_takes_the_fast_paths(kernel_path):
     opt.step()
     ran = ember.kernels.taken - before
     fast = {"conv2d_bias": 3, "conv2d_grad_weight": 3, "conv2d_grad_input": 2,
+            "conv2d_winograd": 2, "conv2d_winograd_backward": 2,
             "max_pool2d": 2, "max_pool2d_backward": 2, "global_avg_pool": 1}  # fmt: skip
     if kernel_path == "fast":
         assert {k: ran[k] for k in fast} == fast

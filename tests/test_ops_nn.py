@@ -659,9 +659,15 @@ def test_batch_norm_float32_and_momentum():
     check(_bn(False, True), rand(5, 3, **f32), positive(3, **f32), rand(3, **f32))
 
 
-def test_benchmark_resnet_takes_the_fast_paths(kernel_path):
-    # the benchmark's ResNet-18 (workload e; 4 channels wide, 8x8 images), one training step
+def test_benchmark_resnet_takes_the_fast_paths(kernel_path, monkeypatch):
+    # the benchmark's ResNet-18 (workload e; 4 channels wide, 8x8 images), one training step.
+    # The benchmark's 3x3 layers are 64-512 channels wide, all above Winograd's threshold:
+    # lowered here so that these narrow ones take it too.
     from bench.workloads import resnet18
+    from ember.kernels import winograd
+
+    assert winograd.MIN_CHANNELS <= 64
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 4)
 
     ember.manual_seed(0)
     model = resnet18(ember, 10, width=4)
@@ -672,8 +678,11 @@ def test_benchmark_resnet_takes_the_fast_paths(kernel_path):
     F(ember).cross_entropy(model(x), target).backward()
     opt.step()
     ran = ember.kernels.taken - before
-    # 20 batch norms (17 after the 3x3 convolutions, 3 in the downsampling paths), 20 convolutions
+    # 20 batch norms (17 after the 3x3 convolutions, 3 in the downsampling paths), 20
+    # convolutions, of which 10 are 3x3 stride 1 with 4+ channels and an output of 2x2 or more
+    # (layer1's 4, layer2's 3, layer3's 3)
     fast = {"batch_norm": 20, "conv2d": 20, "conv2d_grad_weight": 20, "conv2d_grad_input": 19,
+            "conv2d_winograd": 10, "conv2d_winograd_backward": 10,
             "relu": 17, "global_avg_pool": 1, "linear": 1, "cross_entropy": 1}  # fmt: skip
     if kernel_path == "fast":
         assert {k: ran[k] for k in fast} == fast

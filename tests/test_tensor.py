@@ -405,6 +405,5 @@ def test_pickle_keeps_data_and_requires_grad_and_leaves_the_graph_behind():
         return out
 
     assert round_trips(ember) == [
-        (v, str(dt).replace("torch.", "ember."), *rest)
-        for v, dt, *rest in round_trips(torch)
+        (v, str(dt).replace("torch.", "ember."), *rest) for v, dt, *rest in round_trips(torch)
     ]

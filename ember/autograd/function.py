@@ -163,7 +163,9 @@ class Function:
                 if grad_on and a._requires_grad:
                     needs.append(True)
                     fn = a.grad_fn  # the edge to the node that made it (Tensor._edge, inlined)
-                    edges.append((fn, a._output_nr) if fn is not None else (a._leaf_edge or a._edge()))
+                    edges.append(
+                        (fn, a._output_nr) if fn is not None else (a._leaf_edge or a._edge())
+                    )
                     continue
             else:
                 arrays.append(a)

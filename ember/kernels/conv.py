@@ -22,6 +22,7 @@ import threading
 import numpy as np
 
 from ember import kernels
+from ember.kernels import winograd
 
 # The column buffer of a chunk. Measured on the benchmark's CNN (2-core EPYC, 1 MiB L2 a
 # core): 2 MiB steps ~10% faster than 512 KiB, whose one-sample chunks of the 16x16 layer
@@ -330,9 +331,12 @@ def _chunk(n, ck, p, itemsize):
 def conv2d(x, w, b, geo):
     """y (N, O, oH, oW) = conv(x, w) (+ b), groups 1: per chunk, im2col then one product,
     whose (O, m, oH * oW) result is copied into y's NCHW layout while still in cache, with
-    the bias added in the same pass."""
-    n = x.shape[0]
+    the bias added in the same pass. 3x3 stride-1 layers go to Winograd's algorithm."""
+    n, c = x.shape[:2]
     o = w.shape[0]
+    if winograd.usable(geo, c, o):
+        kernels.taken["conv2d_winograd"] += 1
+        return winograd.conv2d(x, w, b, geo, scratch)
     oh, ow = geo[8], geo[9]
     p = oh * ow
     ck = w[0].size
@@ -356,6 +360,9 @@ def conv2d(x, w, b, geo):
 def conv2d_grad_input(gy, w, size, geo):
     """gx (N, C, H, W) of conv2d: per chunk, the columns' gradient w^T gy, then col2im."""
     n, o = gy.shape[:2]
+    if winograd.usable(geo, w.shape[1], o):
+        kernels.taken["conv2d_winograd_backward"] += 1
+        return winograd.conv2d_backward(None, w, gy, size, geo, scratch, need_w=False)[0]
     oh, ow = geo[8], geo[9]
     p = oh * ow
     ck = w[0].size
@@ -378,6 +385,9 @@ def conv2d_grad_weight(x, gy, geo):
     columns of the whole batch) and one product over the chunk's output positions."""
     n, c = x.shape[:2]
     o = gy.shape[1]
+    if winograd.usable(geo, c, o):
+        kernels.taken["conv2d_winograd_backward"] += 1
+        return winograd.conv2d_backward(x, None, gy, x.shape[2:], geo, scratch, need_x=False)[1]
     kh, kw, oh, ow = geo[0], geo[1], geo[8], geo[9]
     p = oh * ow
     ck = c * kh * kw
@@ -395,3 +405,12 @@ def conv2d_grad_weight(x, gy, geo):
         np.matmul(g.reshape(o, m * p), c_.reshape(ck, m * p).T, out=part)
         gw += part
     return gw.reshape((o, c, kh, kw))
+
+
+def conv2d_backward(x, w, gy, geo):
+    """(gx, gw) of conv2d in one call: for Winograd's layers one pass over gy's tiles serves
+    both gradients; other layers take the two functions above."""
+    if winograd.usable(geo, x.shape[1], w.shape[0]):
+        kernels.taken["conv2d_winograd_backward"] += 1
+        return winograd.conv2d_backward(x, w, gy, x.shape[2:], geo, scratch)
+    return conv2d_grad_input(gy, w, x.shape[2:], geo), conv2d_grad_weight(x, gy, geo)

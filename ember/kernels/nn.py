@@ -278,7 +278,7 @@ def _softmax_backward_rows(gy, y, scale, gx):
 
 @_jit
 def _cross_entropy_rows(x, t, ignore_index, exact, loss, lse):
-    n, c = x.shape
+    n = x.shape[0]
     for i in range(n):
         lse[i] = _logsumexp(x[i], exact)
         k = t[i]
@@ -614,7 +614,7 @@ def _batch_norm_backward_rows(gy, x, mean, rstd, w, gx, gw, gb):
 def batch_norm(x, w, b, eps):
     """Batch norm in training of x (N, C, L) over N and L per channel: (y, mean, var, rstd),
     the variance biased, with w, b (C,) (None: 1 and 0)."""
-    n, c, length = x.shape
+    c = x.shape[1]
     dt = x.dtype
     w = np.ones(c, dt) if w is None else w
     b = np.zeros(c, dt) if b is None else b

@@ -44,8 +44,9 @@ def usable(*arrays) -> bool:
 
 
 @_jit
-def _adam_loop(x, g, m, v, sign, wd, w1, one_minus_w1, beta2, one_minus_beta2, bc2_sqrt, eps,
-               step_size):
+def _adam_loop(
+    x, g, m, v, sign, wd, w1, one_minus_w1, beta2, one_minus_beta2, bc2_sqrt, eps, step_size
+):
     small = abs(w1) < 0.5
     for i in range(x.size):
         d = sign * g[i]

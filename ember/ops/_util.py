@@ -8,10 +8,9 @@ import numbers
 import numpy as np
 
 from ember import dtypes
-from ember.tensor import Tensor
-
 from ember.backend import IGNORE_FP_ERRORS as _IGNORE_ALL
 from ember.backend import np_errstate as _np_errstate
+from ember.tensor import Tensor
 
 
 def tensor_method(fn=None, *, name: str | None = None):

@@ -24,6 +24,7 @@ import numpy as np
 from ember import kernels
 from ember.amp import autocast_args
 from ember.amp import state as _amp
+from ember.autograd import grad_mode
 from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.kernels import conv as _kc
@@ -252,6 +253,23 @@ def _conv_w_raw(x, gy, g: _Geom):
 
 
 # ---------------------------------------------------------------- convolution Functions
+def _conv_grads(ctx, gy):
+    """(gx, gw) of _Conv and _ConvBias: with _ConvT and _ConvW, so that a graph of the
+    gradient can be recorded; when none is and both are needed, one fast-path call that
+    shares the work on gy between them."""
+    x, w = ctx.saved_tensors
+    need_x, need_w = ctx.needs_input_grad[:2]
+    if need_x and need_w and not grad_mode.state.enabled:
+        xd, wd, gyd = x._data, w._data, gy._data
+        if _fast_conv(ctx.geom, xd, wd, gyd):
+            kernels.taken["conv2d_grad_input"] += 1
+            kernels.taken["conv2d_grad_weight"] += 1
+            return _kc.conv2d_backward(xd, wd, gyd, _geo(ctx.geom))
+    gx = _ConvT.apply(gy, w, ctx.geom) if need_x else None
+    gw = _ConvW.apply(x, gy, ctx.geom) if need_w else None
+    return gx, gw
+
+
 class _Conv(Function):
     @staticmethod
     def forward(ctx, x, w, geom):
@@ -262,10 +280,7 @@ class _Conv(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        x, w = ctx.saved_tensors
-        gx = _ConvT.apply(gy, w, ctx.geom) if ctx.needs_input_grad[0] else None
-        gw = _ConvW.apply(x, gy, ctx.geom) if ctx.needs_input_grad[1] else None
-        return gx, gw, None
+        return _conv_grads(ctx, gy) + (None,)
 
 
 class _ConvT(Function):
@@ -314,11 +329,8 @@ class _ConvBias(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        x, w = ctx.saved_tensors
-        gx = _ConvT.apply(gy, w, ctx.geom) if ctx.needs_input_grad[0] else None
-        gw = _ConvW.apply(x, gy, ctx.geom) if ctx.needs_input_grad[1] else None
         gb = gy.sum(dim=(0, 2, 3)) if ctx.needs_input_grad[2] else None
-        return gx, gw, gb, None
+        return _conv_grads(ctx, gy) + (gb, None)
 
 
 # ---------------------------------------------------------------- convolution, public
