@@ -10,6 +10,10 @@ the input's gradient, which col2im adds into the input's gradient without a padd
 ``geo`` below is the tuple (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow): kernel, stride, the
 padding before (the padding after follows from the output size), dilation, output size.
 
+3x3 stride-1 layers with enough channels go to Winograd's algorithm instead
+(ember.kernels.winograd: 4/9 of the multiply-adds, no im2col or col2im), and
+``conv2d_backward`` gives both gradients from one pass over gy there.
+
 col2im and the k x k, stride k max pooling are numba kernels when numba is installed
 (single-threaded: threads of their own would compete with OpenBLAS's); each has a plain
 NumPy twin that computes the same thing. im2col is NumPy's strided copy either way.
