@@ -714,6 +714,26 @@ def test_winograd_conv2d_one_gradient(kernel_path, winograd_everywhere):
                 np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-7, atol=1e-9)
 
 
+def test_winograd_conv2d_tiles_kept_or_not(kernel_path, winograd_everywhere, monkeypatch):
+    # the forward keeps x's tiles for the backward when they fit KEEP_BYTES; a second
+    # backward (retain_graph) and a layer over the budget transform x again
+    from ember.kernels import winograd
+
+    x, w, b = rand(3, 2, 5, 6), rand(3, 2, 3, 3), rand(3)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    (torch_functional.conv2d(tx, tw, tb, padding=1) ** 2).sum().backward()
+    for budget in [winograd.KEEP_BYTES, 0]:
+        monkeypatch.setattr(winograd, "KEEP_BYTES", budget)
+        ex, ew, eb = (ember.tensor(a, requires_grad=True) for a in (x, w, b))
+        loss = (F(ember).conv2d(ex, ew, eb, padding=1) ** 2).sum()
+        loss.backward(retain_graph=True)
+        first = [t.grad.numpy().copy() for t in (ex, ew, eb)]
+        loss.backward()
+        for e, t, g in zip((ex, ew, eb), (tx, tw, tb), first):
+            np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-7, atol=1e-9)
+            np.testing.assert_allclose(e.grad.numpy(), 2 * g, rtol=1e-7, atol=1e-9)
+
+
 def test_winograd_conv2d_float32_wide(kernel_path):
     # the channel counts the fast path is for, without lowering its threshold: float32
     # rounding of the transforms stays within the suite's float32 tolerance

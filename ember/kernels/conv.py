@@ -340,7 +340,7 @@ def conv2d(x, w, b, geo):
     o = w.shape[0]
     if winograd.usable(geo, c, o):
         kernels.taken["conv2d_winograd"] += 1
-        return winograd.conv2d(x, w, b, geo, scratch)
+        return winograd.conv2d(x, w, b, geo, scratch)[0]
     oh, ow = geo[8], geo[9]
     p = oh * ow
     ck = w[0].size
@@ -411,10 +411,23 @@ def conv2d_grad_weight(x, gy, geo):
     return gw.reshape((o, c, kh, kw))
 
 
-def conv2d_backward(x, w, gy, geo):
-    """(gx, gw) of conv2d in one call: for Winograd's layers one pass over gy's tiles serves
-    both gradients; other layers take the two functions above."""
+def conv2d_keeping(x, w, b, geo):
+    """(y, kept): conv2d, and what conv2d_backward may reuse (Winograd's tiles of a small
+    layer's input; None)."""
     if winograd.usable(geo, x.shape[1], w.shape[0]):
+        kernels.taken["conv2d_winograd"] += 1
+        return winograd.conv2d(x, w, b, geo, scratch, keep=True)
+    return conv2d(x, w, b, geo), None
+
+
+def conv2d_backward(x, w, gy, size, geo, need_x=True, need_w=True, kept=None):
+    """(gx, gw) of conv2d, None where not needed (``x`` may be None without need_w, ``w``
+    without need_x; ``size`` is x's (H, W)): for Winograd's layers one pass over gy's tiles
+    serves both gradients; other layers take the two functions above."""
+    c = w.shape[1] if need_x else x.shape[1]
+    if winograd.usable(geo, c, gy.shape[1]):
         kernels.taken["conv2d_winograd_backward"] += 1
-        return winograd.conv2d_backward(x, w, gy, x.shape[2:], geo, scratch)
-    return conv2d_grad_input(gy, w, x.shape[2:], geo), conv2d_grad_weight(x, gy, geo)
+        return winograd.conv2d_backward(x, w, gy, size, geo, scratch, need_x, need_w, kept)
+    gx = conv2d_grad_input(gy, w, size, geo) if need_x else None
+    gw = conv2d_grad_weight(x, gy, geo) if need_w else None
+    return gx, gw

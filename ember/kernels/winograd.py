@@ -46,6 +46,10 @@ MIN_TILES = 256
 # Measured against im2col on 32x32 images, forward and backward: 0.8x with 8 input and 16
 # output channels, level with 16 and 32, 1.4x with 32 and 64 (1.7x at 64 and 128, 8x8).
 MIN_CHANNELS = 32
+# The forward keeps a layer's transformed input tiles for its backward (which then skips
+# transforming x again, ~15% of it) when they take at most this much: 4x the input's size,
+# so a small layer's cost in memory, not a large one's.
+KEEP_BYTES = 8 << 20
 
 
 def usable(geo, c: int, o: int) -> bool:
@@ -290,35 +294,45 @@ def _channels_first(xh, out, ph, pw):
 
 
 # ---------------------------------------------------------------- convolution drivers
-def conv2d(x, w, b, geo, scratch):
-    """y (N, O, oH, oW) = conv(x, w) (+ b), per chunk: tiles, 16 products, output tiles."""
+def conv2d(x, w, b, geo, scratch, keep=False):
+    """(y, tiles): y (N, O, oH, oW) = conv(x, w) (+ b), per chunk: tiles, 16 products, output
+    tiles. With ``keep``, tiles are x's transformed tiles (T, 16, C) of the whole batch for
+    conv2d_backward, when they fit in KEEP_BYTES; None otherwise."""
     n, c = x.shape[:2]
     o = w.shape[0]
     ph, pw, oh, ow = geo[4], geo[5], geo[8], geo[9]
     th, tw = _tiles(geo)
+    x = np.ascontiguousarray(x)
     u = transform_weight(w).transpose(0, 2, 1)  # (16, C, O), read transposed by BLAS
     y = np.empty((n, o, oh, ow), x.dtype)
     bias = np.zeros(o, x.dtype) if b is None else b
+    kept = None
+    if keep and n * th * tw * 16 * c * x.itemsize <= KEEP_BYTES:
+        kept = np.empty((n * th * tw, 16, c), x.dtype)
     step = _chunk(n, max(c, o), th * tw, x.itemsize)
     for s in range(0, n, step):
         m = min(step, n - s)
         t = m * th * tw
         xp = scratch("wino_x", (m, 2 * th + 2, 2 * tw + 2, c), x.dtype)
         _channels_last(x[s : s + m], xp, ph, pw)
-        v = scratch("wino_v", (t, 16, c), x.dtype)
+        if kept is None:
+            v = scratch("wino_v", (t, 16, c), x.dtype)
+        else:
+            v = kept[s * th * tw : s * th * tw + t]
         _input_tiles(xp, v, th, tw)
         mm = _planes(scratch, "wino_m", t, o, x.dtype)
         np.matmul(v.transpose(1, 0, 2), u, out=mm)
         yh = scratch("wino_y", (m, 2 * th, 2 * tw, o), x.dtype)
         _output_tiles(mm, yh, bias, th, tw)
         _channels_first(yh, y[s : s + m], 0, 0)
-    return y
+    return y, kept
 
 
-def conv2d_backward(x, w, gy, size, geo, scratch, need_x=True, need_w=True):
+def conv2d_backward(x, w, gy, size, geo, scratch, need_x=True, need_w=True, tiles=None):
     """(gx, gw) of conv2d, None where not needed: per chunk, gy's tiles once, then the 16
     products of each gradient. ``size`` is x's (H, W); ``x`` is read only for gw, ``w``
-    only for gx (either may be None when its gradient is not needed)."""
+    only for gx (either may be None when its gradient is not needed); ``tiles``, the ones
+    conv2d kept, stand in for x's."""
     n, o = gy.shape[:2]
     ph, pw = geo[4], geo[5]
     th, tw = _tiles(geo)
@@ -340,11 +354,14 @@ def conv2d_backward(x, w, gy, size, geo, scratch, need_x=True, need_w=True):
         g = scratch("wino_g", (t, 16, o), gy.dtype)
         _grad_tiles(gh, g, th, tw)
         g = g.transpose(1, 0, 2)  # (16, T, O): each k a matrix with rows 16 * O apart
-        if need_w:
+        if need_w and tiles is not None:
+            v = tiles[s * th * tw : s * th * tw + t]
+        elif need_w:
             xp = scratch("wino_x", (m, hp, wp, c), gy.dtype)
             _channels_last(x[s : s + m], xp, ph, pw)
             v = scratch("wino_v", (t, 16, c), gy.dtype)
             _input_tiles(xp, v, th, tw)
+        if need_w:
             np.matmul(g.transpose(0, 2, 1), v.transpose(1, 0, 2), out=part)
             du += part
         if need_x:

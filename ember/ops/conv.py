@@ -254,17 +254,20 @@ def _conv_w_raw(x, gy, g: _Geom):
 
 # ---------------------------------------------------------------- convolution Functions
 def _conv_grads(ctx, gy):
-    """(gx, gw) of _Conv and _ConvBias: with _ConvT and _ConvW, so that a graph of the
-    gradient can be recorded; when none is and both are needed, one fast-path call that
-    shares the work on gy between them."""
+    """(gx, gw) of _Conv and _ConvBias: with _ConvT and _ConvW when a graph of the gradient
+    is being recorded; otherwise one fast-path call that shares the work on gy between the
+    two and reuses what the forward kept."""
     x, w = ctx.saved_tensors
     need_x, need_w = ctx.needs_input_grad[:2]
-    if need_x and need_w and not grad_mode.state.enabled:
-        xd, wd, gyd = x._data, w._data, gy._data
-        if _fast_conv(ctx.geom, xd, wd, gyd):
-            kernels.taken["conv2d_grad_input"] += 1
-            kernels.taken["conv2d_grad_weight"] += 1
-            return _kc.conv2d_backward(xd, wd, gyd, _geo(ctx.geom))
+    kept = ctx.__dict__.pop("kept", None)  # once: a second backward recomputes it
+    if not grad_mode.state.enabled:
+        xd = x._data if need_w else None
+        wd = w._data if need_x else None
+        if _fast_conv(ctx.geom, gy._data, *(a for a in (xd, wd) if a is not None)):
+            kernels.taken["conv2d_grad_input"] += need_x
+            kernels.taken["conv2d_grad_weight"] += need_w
+            g = ctx.geom
+            return _kc.conv2d_backward(xd, wd, gy._data, g.size, _geo(g), need_x, need_w, kept)
     gx = _ConvT.apply(gy, w, ctx.geom) if need_x else None
     gw = _ConvW.apply(x, gy, ctx.geom) if need_w else None
     return gx, gw
@@ -276,6 +279,10 @@ class _Conv(Function):
         ctx.geom = geom
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               w if ctx.needs_input_grad[0] else None)  # fmt: skip
+        if ctx.needs_input_grad[1] and _fast_conv(geom, x, w):
+            kernels.taken["conv2d"] += 1
+            y, ctx.kept = _kc.conv2d_keeping(x, w, None, _geo(geom))
+            return y
         return _conv_raw(x, w, geom)
 
     @staticmethod
@@ -325,6 +332,9 @@ class _ConvBias(Function):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               w if ctx.needs_input_grad[0] else None)  # fmt: skip
         kernels.taken["conv2d_bias"] += 1
+        if ctx.needs_input_grad[1]:
+            y, ctx.kept = _kc.conv2d_keeping(x, w, b, _geo(geom))
+            return y
         return _kc.conv2d(x, w, b, _geo(geom))
 
     @staticmethod
