@@ -734,6 +734,18 @@ def test_winograd_conv2d_tiles_kept_or_not(kernel_path, winograd_everywhere, mon
             np.testing.assert_allclose(e.grad.numpy(), 2 * g, rtol=1e-7, atol=1e-9)
 
 
+def test_winograd_conv2d_non_finite(kernel_path, winograd_everywhere):
+    # a NaN or inf in x reaches exactly the outputs whose windows hold it; Winograd's
+    # transforms may turn PyTorch's inf there into NaN (inf - inf)
+    x, w = rand(2, 3, 7, 6), rand(4, 3, 3, 3)
+    x[0, 1, 0, 0], x[0, 2, 3, 4], x[1, 0, 6, 5] = np.nan, np.inf, -np.inf
+    e = F(ember).conv2d(ember.tensor(x), ember.tensor(w), padding=1).numpy()
+    t = torch_functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy()
+    np.testing.assert_array_equal(np.isfinite(e), np.isfinite(t))
+    assert (~np.isfinite(t)).sum() > 10
+    np.testing.assert_allclose(e[np.isfinite(t)], t[np.isfinite(t)], rtol=1e-7, atol=1e-9)
+
+
 def test_winograd_conv2d_float32_wide(kernel_path):
     # the channel counts the fast path is for, without lowering its threshold: float32
     # rounding of the transforms stays within the suite's float32 tolerance
