@@ -666,8 +666,9 @@ def test_fast_global_avg_pool(xs, kernel_path):
 
 
 # ---------------------------------------------------------------- Winograd (ember.kernels.winograd)
-# 3x3 stride-1 layers with at least MIN_CHANNELS channels; lowered here so that small
-# shapes (fast to check by finite differences) take it, and split into many chunks.
+# 3x3 stride-1 layers with at least MIN_CHANNELS channels and MIN_POSITIONS outputs;
+# lowered here so that small shapes (fast to check by finite differences) take it, and
+# split into many chunks.
 WINOGRAD = [
     ((2, 3, 6, 6), (4, 3, 3, 3), {"padding": 1}),  # whole tiles
     ((3, 2, 7, 5), (3, 2, 3, 3), {"padding": 1}),  # odd sizes: ragged last tiles
@@ -683,6 +684,7 @@ def winograd_everywhere(monkeypatch):
     from ember.kernels import winograd
 
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd, "MIN_POSITIONS", 1)
     monkeypatch.setattr(winograd, "CHUNK_BYTES", 1)  # one sample per chunk
     monkeypatch.setattr(winograd, "MIN_TILES", 1)
 
@@ -752,7 +754,7 @@ def test_winograd_conv2d_float32_wide(kernel_path):
     from ember.kernels import winograd
 
     c = winograd.MIN_CHANNELS
-    args = [rand(3, c, 9, 8, dtype=np.float32), rand(2 * c, c, 3, 3, dtype=np.float32),
+    args = [rand(4, c, 9, 8, dtype=np.float32), rand(2 * c, c, 3, 3, dtype=np.float32),
             rand(2 * c, dtype=np.float32)]  # fmt: skip
     before = ember.kernels.taken.copy()
     check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1), *args, gradcheck=False)
@@ -762,12 +764,14 @@ def test_winograd_conv2d_float32_wide(kernel_path):
 
 def test_benchmark_cnn_takes_the_fast_paths(kernel_path, monkeypatch):
     # the benchmark's CNN (workload b; a smaller image and batch), one SGD-momentum step.
-    # Its channels are narrower than the benchmark's (32-128), so Winograd's threshold is
-    # lowered to let them take it as the benchmark's do.
+    # Its channels and images are smaller than the benchmark's (32-128 channels, 64 images
+    # of 16x16 and 8x8 into its Winograd layers), so Winograd's thresholds are lowered to
+    # let them take it as the benchmark's do.
     from ember.kernels import winograd
 
-    assert winograd.MIN_CHANNELS <= 32
+    assert winograd.MIN_CHANNELS <= 32 and winograd.MIN_POSITIONS <= 64 * 8 * 8
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 8)
+    monkeypatch.setattr(winograd, "MIN_POSITIONS", 1)
     nn = ember.nn
     model = nn.Sequential(
         nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

@@ -661,13 +661,14 @@ def test_batch_norm_float32_and_momentum():
 
 def test_benchmark_resnet_takes_the_fast_paths(kernel_path, monkeypatch):
     # the benchmark's ResNet-18 (workload e; 4 channels wide, 8x8 images), one training step.
-    # The benchmark's 3x3 layers are 64-512 channels wide, all above Winograd's threshold:
-    # lowered here so that these narrow ones take it too.
+    # The benchmark's 3x3 layers are 64-512 channels wide with 32 x 4 x 4 outputs or more,
+    # all above Winograd's thresholds: lowered here so that these small ones take it too.
     from bench.workloads import resnet18
     from ember.kernels import winograd
 
-    assert winograd.MIN_CHANNELS <= 64
+    assert winograd.MIN_CHANNELS <= 64 and winograd.MIN_POSITIONS <= 32 * 4 * 4
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 4)
+    monkeypatch.setattr(winograd, "MIN_POSITIONS", 1)
 
     ember.manual_seed(0)
     model = resnet18(ember, 10, width=4)

@@ -338,7 +338,7 @@ def conv2d(x, w, b, geo):
     the bias added in the same pass. 3x3 stride-1 layers go to Winograd's algorithm."""
     n, c = x.shape[:2]
     o = w.shape[0]
-    if winograd.usable(geo, c, o):
+    if winograd.usable(geo, n, c, o):
         kernels.taken["conv2d_winograd"] += 1
         return winograd.conv2d(x, w, b, geo, scratch)[0]
     oh, ow = geo[8], geo[9]
@@ -364,7 +364,7 @@ def conv2d(x, w, b, geo):
 def conv2d_grad_input(gy, w, size, geo):
     """gx (N, C, H, W) of conv2d: per chunk, the columns' gradient w^T gy, then col2im."""
     n, o = gy.shape[:2]
-    if winograd.usable(geo, w.shape[1], o):
+    if winograd.usable(geo, n, w.shape[1], o):
         kernels.taken["conv2d_winograd_backward"] += 1
         return winograd.conv2d_backward(None, w, gy, size, geo, scratch, need_w=False)[0]
     oh, ow = geo[8], geo[9]
@@ -389,7 +389,7 @@ def conv2d_grad_weight(x, gy, geo):
     columns of the whole batch) and one product over the chunk's output positions."""
     n, c = x.shape[:2]
     o = gy.shape[1]
-    if winograd.usable(geo, c, o):
+    if winograd.usable(geo, n, c, o):
         kernels.taken["conv2d_winograd_backward"] += 1
         return winograd.conv2d_backward(x, None, gy, x.shape[2:], geo, scratch, need_x=False)[1]
     kh, kw, oh, ow = geo[0], geo[1], geo[8], geo[9]
@@ -414,7 +414,7 @@ def conv2d_grad_weight(x, gy, geo):
 def conv2d_keeping(x, w, b, geo):
     """(y, kept): conv2d, and what conv2d_backward may reuse (Winograd's tiles of a small
     layer's input; None)."""
-    if winograd.usable(geo, x.shape[1], w.shape[0]):
+    if winograd.usable(geo, *x.shape[:2], w.shape[0]):
         kernels.taken["conv2d_winograd"] += 1
         return winograd.conv2d(x, w, b, geo, scratch, keep=True)
     return conv2d(x, w, b, geo), None
@@ -425,7 +425,7 @@ def conv2d_backward(x, w, gy, size, geo, need_x=True, need_w=True, kept=None):
     without need_x; ``size`` is x's (H, W)): for Winograd's layers one pass over gy's tiles
     serves both gradients; other layers take the two functions above."""
     c = w.shape[1] if need_x else x.shape[1]
-    if winograd.usable(geo, c, gy.shape[1]):
+    if winograd.usable(geo, gy.shape[0], c, gy.shape[1]):
         kernels.taken["conv2d_winograd_backward"] += 1
         return winograd.conv2d_backward(x, w, gy, size, geo, scratch, need_x, need_w, kept)
     gx = conv2d_grad_input(gy, w, size, geo) if need_x else None

@@ -48,15 +48,20 @@ MIN_TILES = 256
 # Measured against im2col on 32x32 images, forward and backward: 0.8x with 8 input and 16
 # output channels, level with 16 and 32, 1.4x with 32 and 64 (1.7x at 64 and 128, 8x8).
 MIN_CHANNELS = 32
+# Below this many output positions (batch x height x width) the kernels' transform costs
+# more than the products save: one 8x8 sample of the benchmark CNN's last layer is 20%
+# faster with im2col, one 16x16 sample of its second 20% faster with Winograd (measured).
+MIN_POSITIONS = 256
 # The forward keeps a layer's transformed input tiles for its backward (which then skips
 # transforming x again, ~15% of it) when they take at most this much: 4x the input's size,
 # so a small layer's cost in memory, not a large one's.
 KEEP_BYTES = 8 << 20
 
 
-def usable(geo, c: int, o: int) -> bool:
-    """Whether the convolution of geometry ``geo`` (see ember.kernels.conv) runs here: 3x3,
-    stride 1, no dilation, and enough channels for the 16 products to pay."""
+def usable(geo, n: int, c: int, o: int) -> bool:
+    """Whether the convolution of geometry ``geo`` (see ember.kernels.conv) of a batch of n,
+    c channels in and o out runs here: 3x3, stride 1, no dilation, and enough channels and
+    outputs for the 16 products to pay for the transforms."""
     kh, kw, sh, sw, _, _, dh, dw, oh, ow = geo
     return (
         kernels.HAVE_NUMBA
@@ -65,6 +70,7 @@ def usable(geo, c: int, o: int) -> bool:
         and min(c, o) >= MIN_CHANNELS
         and oh >= 2
         and ow >= 2
+        and n * oh * ow >= MIN_POSITIONS
     )
 
 
