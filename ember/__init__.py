@@ -1,7 +1,14 @@
 """ember: a deep learning framework in readable Python over NumPy (CPU) and CuPy (GPU)."""
 
 from ember import dtypes as _dtypes
-from ember.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ember.autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ember.backend import Device as device
 from ember.creation import (
     arange,
@@ -14,6 +21,7 @@ from ember.creation import (
     full,
     full_like,
     linspace,
+    logspace,
     ones,
     ones_like,
     rand,
@@ -30,10 +38,12 @@ from ember.creation import (
 from ember.dtypes import (
     bfloat16,
     dtype,
+    finfo,
     float16,
     float32,
     float64,
     get_default_dtype,
+    iinfo,
     int8,
     int16,
     int32,
@@ -45,7 +55,7 @@ from ember.dtypes import (
 )  # fmt: skip
 from ember.ops import *
 from ember.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
-from ember.tensor import Tensor
+from ember.tensor import Tensor, is_complex, is_floating_point, is_nonzero, numel
 
 bool = _dtypes.bool_
 float = float32

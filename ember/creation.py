@@ -272,15 +272,19 @@ def _check_fits(value, d: dtypes.dtype, op: str) -> None:
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor filled with ``fill_value``; without ``dtype`` the value decides it (float ->
     the default dtype, int -> int64, bool -> bool). Example: ``ember.full((2, 3), 0.5)``"""
-    shape = _shape((size,) if isinstance(size, numbers.Integral) else tuple(size), "full")
+    return _full("full", size, fill_value, dtype, device, requires_grad)
+
+
+def _full(op, size, fill_value, dtype, device, requires_grad) -> Tensor:
+    shape = _shape((size,) if isinstance(size, numbers.Integral) else tuple(size), op)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if isinstance(fill_value, np.generic):
         fill_value = fill_value.item()
     if not isinstance(fill_value, (bool, int, float)):
-        raise TypeError(f"full: fill_value must be a number, received {type(fill_value).__name__}")
+        raise TypeError(f"{op}: fill_value must be a number, received {type(fill_value).__name__}")
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes._scalar_dtype(fill_value)
-    _check_fits(fill_value, d, "full")
+    _check_fits(fill_value, d, op)
     # np.asarray(...).astype wraps negative ints into unsigned types as PyTorch does
     value = np.asarray(fill_value).astype(d.np) if d.category == dtypes._INT else fill_value
     return _make(lambda xp: xp.full(shape, value, d.np), device, requires_grad)
@@ -344,12 +348,48 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=F
     Example: ``ember.linspace(0, 1, 5)`` is ``tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])``
     """
     start, end = _number(start, "linspace", "start"), _number(end, "linspace", "end")
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
-        raise TypeError(f"linspace: steps must be an int, received {type(steps).__name__}")
-    if steps < 0:
-        raise ValueError(f"linspace: steps must be non-negative, received {steps}")
+    steps = _steps(steps, "linspace")
     d = _float_dtype(dtype)
-    return _make(lambda xp: xp.linspace(start, end, int(steps)).astype(d.np), device, requires_grad)
+    return _make(lambda xp: xp.linspace(start, end, steps).astype(d.np), device, requires_grad)
+
+
+def _steps(steps, op) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        raise TypeError(f"{op}: steps must be an int, received {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"{op}: steps must be non-negative, received {steps}")
+    return int(steps)
+
+
+def logspace(
+    start, end, steps: int, base: float = 10.0, *, dtype=None, device=None, requires_grad=False
+) -> Tensor:
+    """``steps`` values from ``base ** start`` to ``base ** end``, both included, evenly spaced
+    on a logarithmic scale.
+
+    For an integer dtype, ``start`` and ``end`` are first truncated to integers, and so are
+    the powers, as in PyTorch. Example: ``ember.logspace(0, 2, 3)`` is
+    ``tensor([  1.,  10., 100.])``
+    """
+    start, end = _number(start, "logspace", "start"), _number(end, "logspace", "end")
+    steps, base = _steps(steps, "logspace"), _number(base, "logspace", "base")
+    d = _float_dtype(dtype)
+    if d is dtypes.bool_:
+        raise TypeError("logspace: not supported for dtype ember.bool")
+    if d.category == dtypes._INT:
+        start, end = int(start), int(end)
+
+    def build(xp):
+        i = xp.arange(steps, dtype=np.float64)
+        step = (end - start) / (steps - 1) if steps > 1 else 0.0
+        # PyTorch counts the second half down from end, so that the last value is base ** end
+        exponent = xp.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
+        if steps == 1:
+            exponent[0] = start
+        with np.errstate(over="ignore", invalid="ignore"):
+            return xp.power(float(base), exponent).astype(d.np)
+
+    return _make(build, device, requires_grad)
 
 
 # ---------------------------------------------------------------- random
@@ -525,3 +565,175 @@ def randint_like(
         low, high = 0, low
     return randint(low, high, x.shape, generator=generator, dtype=dtype or x.dtype,
                    device=device or x.device, requires_grad=requires_grad)  # fmt: skip
+
+
+# ---------------------------------------------------------------- Tensor.new_*
+# Tensors like this one: its dtype and device unless others are given, the shape given.
+def _new_args(self, dtype, device):
+    return (self.dtype if dtype is None else dtype), (self.device if device is None else device)
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros of shape ``size``, with this tensor's dtype and device unless given:
+    ``x.new_zeros(2, 3)`` or ``x.new_zeros((2, 3))``."""
+    shape, (d, dev) = _sizes(size, "new_zeros"), _new_args(self, dtype, device)
+    return zeros(shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Ones of shape ``size``, with this tensor's dtype and device unless given."""
+    shape, (d, dev) = _sizes(size, "new_ones"), _new_args(self, dtype, device)
+    return ones(shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor of shape ``size``, with this tensor's dtype and device unless
+    given."""
+    shape, (d, dev) = _sizes(size, "new_empty"), _new_args(self, dtype, device)
+    return empty(shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``fill_value`` in shape ``size``, with this tensor's dtype (whatever the value's type)
+    and device unless given: ``x.new_full((2, 3), 0.5)``."""
+    d, dev = _new_args(self, dtype, device)
+    return _full("new_full", size, fill_value, d, dev, requires_grad)
+
+
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A copy of ``data`` as a new leaf, with this tensor's dtype (not one inferred from the
+    data) and device unless given: ``x.new_tensor([1, 2])``."""
+    d, dev = _new_args(self, dtype, device)
+    return tensor(data, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+Tensor.new_zeros = new_zeros
+Tensor.new_ones = new_ones
+Tensor.new_empty = new_empty
+Tensor.new_full = new_full
+Tensor.new_tensor = new_tensor
+
+
+# ---------------------------------------------------------------- in-place random fills
+def _fill_random(self, op, draw, generator, floating=True) -> Tensor:
+    """Write ``draw(rng, shape)`` (NumPy values, drawn on the CPU from ``generator`` or the
+    default generator) into this tensor in place. Under autograd the old values get a zero
+    gradient, as in PyTorch."""
+    if floating and not self.is_floating_point():
+        raise TypeError(f"{op}: expected a tensor of floating-point dtype, received {self.dtype}")
+    rng = _rng(generator)
+    from ember.ops.elementwise import Fill  # the ops import this module
+
+    def fill(x):
+        # drawn here, after _inplace's checks, so that a refused call draws nothing
+        arr = np.asarray(draw(rng, x.shape)).astype(x._data.dtype)
+        return Fill.apply(x, backend.to_device(arr, x.device))
+
+    return self._inplace(op, fill)
+
+
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with numbers drawn from the normal distribution N(mean, std**2), in place.
+
+    Example: ``ember.empty(3, 4).normal_(0.0, 0.02)``"""
+    mean, std = _number(mean, "normal_", "mean"), _number(std, "normal_", "std")
+    if std < 0:
+        raise ValueError(f"normal_: expected std >= 0, received std={std}")
+    return _fill_random(self, "normal_", lambda g, s: g.normal(mean, std, s), generator)
+
+
+def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with numbers drawn uniformly from [from_, to), in place (PyTorch's ``from``
+    argument, a Python keyword, is spelt ``from_``). Example: ``ember.empty(3).uniform_(-1, 1)``
+    """
+    lo, hi = _number(from_, "uniform_", "from"), _number(to, "uniform_", "to")
+    if lo > hi:
+        raise ValueError(f"uniform_: expected from <= to, received from={lo}, to={hi}")
+    scale = 2.0 ** _MANTISSA.get(self.dtype.name, 53)  # a non-float dtype is refused later
+
+    def draw(g, s):  # on the dtype's grid of steps, as rand (see _uniform)
+        return lo + (hi - lo) * (np.floor(g.random(s) * scale) / scale)
+
+    return _fill_random(self, "uniform_", draw, generator)
+
+
+def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
+    """Fill with numbers whose logarithm is normal with ``mean`` and ``std``, in place."""
+    mean, std = _number(mean, "log_normal_", "mean"), _number(std, "log_normal_", "std")
+    if std <= 0:
+        raise ValueError(f"log_normal_: expected std > 0, received std={std}")
+    return _fill_random(self, "log_normal_", lambda g, s: g.lognormal(mean, std, s), generator)
+
+
+def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with numbers drawn from the exponential distribution of rate ``lambd`` (mean
+    1 / lambd), in place."""
+    lambd = _number(lambd, "exponential_", "lambd")
+    if lambd <= 0:
+        raise ValueError(f"exponential_: expected lambd > 0, received lambd={lambd}")
+    return _fill_random(self, "exponential_", lambda g, s: g.exponential(1.0 / lambd, s), generator)
+
+
+def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
+    """Fill with 1 (probability ``p``) or 0, in place; ``p`` is a number or a tensor of
+    probabilities that broadcasts to this tensor's shape. Any dtype.
+
+    Example: ``keep = ember.empty(4, dtype=ember.bool).bernoulli_(0.9)``"""
+    if isinstance(p, Tensor) and p.ndim:
+        probs = backend.to_device(p.detach()._data, backend.CPU).astype(np.float64)
+        try:
+            probs = np.broadcast_to(probs, self.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"bernoulli_: p of shape {tuple(p.shape)} does not broadcast to the tensor's "
+                f"shape {tuple(self.shape)}"
+            ) from None
+        bad = probs[(probs < 0) | (probs > 1) | np.isnan(probs)]
+        if bad.size:
+            raise ValueError(f"bernoulli_: expected p in [0, 1], received p={bad[0]}")
+    else:
+        probs = _number(p, "bernoulli_", "p")
+        if not 0 <= probs <= 1:
+            raise ValueError(f"bernoulli_: expected p in [0, 1], received p={probs}")
+    return _fill_random(
+        self, "bernoulli_", lambda g, s: g.random(s) < probs, generator, floating=False
+    )
+
+
+def random_(self, from_=None, to=None, *, generator=None) -> Tensor:
+    """Fill with integers drawn uniformly, in place: ``random_(from_, to)`` from [from_, to),
+    ``random_(to)`` from [0, to), and ``random_()`` from 0 up to the dtype's largest integer
+    (2 ** mantissa bits for floating dtypes, so that every value is exact). Any dtype."""
+    if to is None and from_ is not None:  # random_(to)
+        from_, to = 0, from_
+    lo = 0 if from_ is None else _int_arg(from_, "random_", "from")
+    d = self.dtype
+    if d.is_floating_point:
+        dmin, dmax = -(2**63), 2**63 - 1  # drawn as int64, then converted
+        top = 2 ** _MANTISSA[d.name]
+    else:
+        dmin, dmax = _int_range(d)
+        top = dmax
+    if to is None:
+        hi = top
+    else:
+        hi = _int_arg(to, "random_", "to") - 1
+        if hi < lo:
+            raise ValueError(f"random_: expected from < to, received from={lo}, to={hi + 1}")
+    if lo < dmin or hi > dmax:
+        raise ValueError(
+            f"random_: the range [{lo}, {hi}] does not fit dtype {d}, which holds [{dmin}, {dmax}]"
+        )
+    return _fill_random(
+        self, "random_",
+        lambda g, s: g.integers(lo, hi, s, dtype=np.int64, endpoint=True), generator,
+        floating=False,
+    )  # fmt: skip
+
+
+Tensor.normal_ = normal_
+Tensor.uniform_ = uniform_
+Tensor.log_normal_ = log_normal_
+Tensor.exponential_ = exponential_
+Tensor.bernoulli_ = bernoulli_
+Tensor.random_ = random_

@@ -189,3 +189,67 @@ def result_type(*operands) -> dtype:
             d = _scalar_dtype(x)
             wrapped = d if wrapped is None else promote_types(wrapped, d)
     return _combine(dim, _combine(zero, wrapped))
+
+
+# (bits, significand bits including the implicit one, largest exponent) of each float dtype
+_FLOAT_FORMAT = {
+    "float16": (16, 11, 15), "bfloat16": (16, 8, 127), "float32": (32, 24, 127),
+    "float64": (64, 53, 1023),
+}  # fmt: skip
+
+
+class finfo:
+    """The numerical limits of a floating-point dtype, as ``torch.finfo``: ``bits``, ``eps``
+    (the gap from 1.0 to the next value), ``max``, ``min``, ``tiny`` and ``smallest_normal``
+    (the smallest positive normal number), ``resolution`` (10 ** -decimal digits) and
+    ``dtype`` (its name). Without an argument, the default dtype's.
+
+    Example: ``ember.finfo(ember.float16).max`` is 65504.0.
+    """
+
+    __slots__ = ("bits", "dtype", "eps", "max", "min", "resolution", "smallest_normal", "tiny")
+
+    def __init__(self, type=None):
+        d = get_default_dtype() if type is None else as_dtype(type)
+        if d.name not in _FLOAT_FORMAT:
+            raise TypeError(
+                f"finfo: expected a floating-point dtype, received {d}; use ember.iinfo for "
+                "integer dtypes"
+            )
+        bits, digits, emax = _FLOAT_FORMAT[d.name]
+        self.bits = bits
+        self.eps = 2.0 ** (1 - digits)
+        self.max = (2.0 - self.eps) * 2.0**emax
+        self.min = -self.max
+        self.tiny = self.smallest_normal = 2.0 ** (1 - emax)
+        self.resolution = 10.0 ** -int((digits - 1) * 0.30102999566398120)  # log10(2)
+        self.dtype = d.name
+
+    def __repr__(self):
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+            f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, "
+            f"dtype={self.dtype})"
+        )
+
+
+class iinfo:
+    """The numerical limits of an integer dtype, as ``torch.iinfo``: ``bits``, ``min``, ``max``
+    and ``dtype`` (its name). Example: ``ember.iinfo(ember.uint8).max`` is 255."""
+
+    __slots__ = ("bits", "dtype", "max", "min")
+
+    def __init__(self, type):
+        d = as_dtype(type)
+        if d.category != _INT:
+            raise TypeError(
+                f"iinfo: expected an integer dtype, received {d}; use ember.finfo for "
+                "floating-point dtypes (ember.bool has no iinfo)"
+            )
+        self.bits = 8 * d.itemsize
+        self.min = -(2 ** (self.bits - 1)) if d.is_signed else 0
+        self.max = 2 ** (self.bits - (1 if d.is_signed else 0)) - 1
+        self.dtype = d.name
+
+    def __repr__(self):
+        return f"iinfo(min={float(self.min):g}, max={float(self.max):g}, dtype={self.dtype})"

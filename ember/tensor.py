@@ -140,8 +140,27 @@ class Tensor:
     def element_size(self) -> int:
         return self._data.itemsize
 
+    def ndimension(self) -> int:
+        """The number of dimensions, as ``dim()``."""
+        return self._data.ndim
+
     def is_floating_point(self) -> bool:
         return _float_np(self._data.dtype)
+
+    def is_complex(self) -> bool:
+        """False: ember has no complex dtypes."""
+        return False
+
+    def is_nonzero(self) -> bool:
+        """The truth value of a one-element tensor; an error for any other size."""
+        n = self._data.size
+        if n != 1:
+            what = "no elements" if n == 0 else f"{n} elements"
+            raise RuntimeError(
+                f"is_nonzero: expected a tensor with one element, received one with {what}, "
+                "whose truth value is ambiguous"
+            )
+        return bool(self.item())
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -383,6 +402,15 @@ class Tensor:
             out = self.clone()
         return out
 
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor converted to the dtype (and device) of ``other``; itself when they
+        match already. Example: ``mask.type_as(x)``."""
+        if not isinstance(other, Tensor):
+            raise TypeError(
+                f"type_as: expected other to be a Tensor, received {type(other).__name__}"
+            )
+        return self.to(device=other.device, dtype=other.dtype)
+
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
@@ -523,6 +551,32 @@ class Tensor:
 
 
 _new = object.__new__
+
+
+def _check_input(input, op: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected input to be a Tensor, received {type(input).__name__}")
+    return input
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input``: ``ember.numel(ember.zeros(2, 3))`` is 6."""
+    return _check_input(input, "numel").numel()
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """Whether ``input`` has a floating-point dtype (float16, bfloat16, float32, float64)."""
+    return _check_input(input, "is_floating_point").is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:
+    """Whether ``input`` has a complex dtype: always False, as ember has none."""
+    return _check_input(input, "is_complex").is_complex()
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """The truth value of a one-element tensor: ``ember.is_nonzero(ember.tensor([0.5]))``."""
+    return _check_input(input, "is_nonzero").is_nonzero()
 
 
 def _unpickle(data, requires_grad: bool) -> Tensor:

@@ -99,6 +99,61 @@ def test_grad_modes():
     assert ember.is_grad_enabled() and not g(x).requires_grad
 
 
+def _inference_mode_states(m):
+    """(grad enabled, inference mode enabled) at each step of a program of nested switches."""
+    seen = []
+
+    def note():
+        seen.append((m.is_grad_enabled(), m.is_inference_mode_enabled()))
+
+    @m.inference_mode
+    def bare():
+        note()
+
+    @m.inference_mode(False)
+    def off():
+        note()
+
+    with m.inference_mode():
+        note()
+        with m.inference_mode(False):
+            note()
+        with m.enable_grad():
+            note()
+        off()
+        note()
+    note()
+    with m.no_grad():
+        with m.inference_mode(mode=False):  # turns recording back on, as in PyTorch
+            note()
+        bare()
+        note()
+    try:
+        with m.inference_mode():
+            raise KeyError
+    except KeyError:
+        note()
+    return seen
+
+
+def test_inference_mode_switches_like_torch():
+    assert _inference_mode_states(ember) == _inference_mode_states(torch)
+
+
+def test_inference_mode_records_nothing():
+    x = ember.ones(2, requires_grad=True)
+    with ember.inference_mode():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+
+    @ember.inference_mode()
+    def f(v):
+        return v.exp()
+
+    assert not f(x).requires_grad and (x * 2).requires_grad
+    assert f.__name__ == "f" and ember.autograd.inference_mode is ember.inference_mode
+
+
 def test_requires_grad_rules():
     x = ember.zeros(3)
     assert x.requires_grad_() is x and x.requires_grad and x.is_leaf

@@ -458,3 +458,257 @@ def test_dlpack_errors():
         torch.from_dlpack(torch.ones(2, requires_grad=True))
     with pytest.raises(BufferError, match="bfloat16"):
         np.from_dlpack(ember.ones(2, dtype=ember.bfloat16))
+
+
+# ---------------------------------------------------------------- logspace
+@pytest.mark.parametrize(
+    "make",
+    [lambda m: m.logspace(0, 2, 3),
+     lambda m: m.logspace(-3, 5, 17, dtype=m.float64),
+     lambda m: m.logspace(1, -1.5, 7),
+     lambda m: m.logspace(0, 2, 3, base=2),
+     lambda m: m.logspace(0, 3, 4, base=0.5),
+     lambda m: m.logspace(0, 2, 3, base=-2.0),
+     lambda m: m.logspace(0, 2, 1),
+     lambda m: m.logspace(0, 2, 0),
+     lambda m: m.logspace(0, 50, 3, dtype=m.float16),  # beyond float16: inf
+     lambda m: m.logspace(0, 1, 5, dtype=m.bfloat16),
+     lambda m: m.logspace(m.tensor(0), m.tensor(2.0), 3),
+     lambda m: m.logspace(0, 2, 3, requires_grad=True)],
+)  # fmt: skip
+def test_logspace_matches_torch(make):
+    e, t = same(make, exact=False)
+    rtol = 1e-2 if e.dtype in (ember.float16, ember.bfloat16) else 1e-6
+    np.testing.assert_allclose(_np(e).astype(np.float64), _np(t), rtol=rtol)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda m: m.logspace(0, 2, 3, dtype=m.int64),
+     lambda m: m.logspace(0, 10, 5, dtype=m.int64),  # 10 ** 2.5 truncated
+     lambda m: m.logspace(0, 10, 11, 2, dtype=m.int32),
+     lambda m: m.logspace(-1, 2, 4, dtype=m.int64),
+     lambda m: m.logspace(0.5, 2, 4, dtype=m.int64),  # start truncated to 0 first
+     lambda m: m.logspace(0, 2, 5, base=2.5, dtype=m.int64),  # but not base
+     lambda m: m.logspace(0, 7.5, 9, base=3, dtype=m.int16)],
+)  # fmt: skip
+def test_logspace_of_integers_matches_torch_exactly(make):
+    same(make)
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [(lambda m: m.logspace(0, 1, -1), "logspace: steps must be non-negative"),
+     (lambda m: m.logspace(0, 1, 2.0), "logspace: steps must be an int"),
+     (lambda m: m.logspace(0, "a", 2), "logspace: end must be a number"),
+     (lambda m: m.logspace(0, 1, 2, base="e"), "logspace: base must be a number"),
+     (lambda m: m.logspace(0, 1, 2, dtype=m.bool), "logspace: not supported for dtype ember.bool"),
+     (lambda m: m.logspace(0, 1, 2, dtype=m.int64, requires_grad=True), "only tensors of floating-point")],
+)  # fmt: skip
+def test_logspace_errors(make, match):
+    check_raises(make, match=match)
+
+
+# ---------------------------------------------------------------- Tensor.new_*
+def _f64(m):
+    return m.tensor([1.0, 2.0], dtype=m.float64)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda m: _f64(m).new_zeros(2, 3),
+     lambda m: _f64(m).new_zeros((2, 3)),
+     lambda m: _f64(m).new_zeros([2, 3], dtype=m.int32),
+     lambda m: _f64(m).new_zeros(()),
+     lambda m: _f64(m).new_zeros(0, 2, requires_grad=True),
+     lambda m: m.tensor([1, 2], dtype=m.int16).new_ones(3),
+     lambda m: m.tensor([True]).new_ones((2, 2)),
+     lambda m: _f64(m).new_ones(2, dtype=m.float16, requires_grad=True),
+     lambda m: _f64(m).new_full((2,), 3),  # the tensor's dtype, not the value's
+     lambda m: _f64(m).new_full((2,), True),
+     lambda m: m.tensor([1, 2]).new_full((2, 1), 2.5),
+     lambda m: m.tensor([1, 2]).new_full([3], 2.5, dtype=m.float32),
+     lambda m: _f64(m).new_tensor([1, 2]),
+     lambda m: _f64(m).new_tensor([1, 2], dtype=m.int8),
+     lambda m: _f64(m).new_tensor(3),
+     lambda m: m.tensor([1, 2]).new_tensor([1.7, -2.7]),
+     lambda m: m.tensor([1, 2]).new_tensor(True),
+     lambda m: _f64(m).new_tensor(m.tensor([1, 2], dtype=m.int32)),
+     lambda m: _f64(m).new_tensor([1.0, 2.0], requires_grad=True)],
+)  # fmt: skip
+def test_new_methods_match_torch(make):
+    same(make)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda m: _f64(m).new_empty(2, 3),
+     lambda m: m.tensor([1, 2], dtype=m.uint8).new_empty((4,)),
+     lambda m: _f64(m).new_empty((), dtype=m.bfloat16)],
+)  # fmt: skip
+def test_new_empty_matches_torch_in_dtype_and_shape(make):
+    same(make, exact=False)
+
+
+def test_new_tensor_copies_and_makes_a_leaf():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = x.new_tensor(x)
+    assert y.is_leaf and not y.requires_grad
+    with ember.no_grad():
+        x.mul_(3)
+    assert y.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [(lambda m: _f64(m).new_zeros(), "new_zeros: missing the size"),
+     (lambda m: _f64(m).new_ones(2.5), "new_ones: sizes must be ints"),
+     (lambda m: _f64(m).new_empty((2, -1)), "new_empty: sizes must be non-negative"),
+     (lambda m: _f64(m).new_full((2,), "a"), "new_full: fill_value must be a number"),
+     (lambda m: m.tensor([1]).new_full((2,), 2**70), "new_full: fill_value 1180591620717411303424 cannot be converted to ember.int64"),
+     (lambda m: m.tensor([1]).new_zeros(2, requires_grad=True), "only tensors of floating-point"),
+     (lambda m: _f64(m).new_tensor("ab"), "tensor: expected numbers")],
+)  # fmt: skip
+def test_new_methods_errors(make, match):
+    check_raises(make, match=match)
+
+
+# ---------------------------------------------------------------- in-place random fills
+FILLS = {  # name: (ember call, torch call), the same arguments
+    "normal_": (lambda x, **k: x.normal_(2.0, 3.0, **k), lambda x: x.normal_(2.0, 3.0)),
+    "uniform_": (lambda x, **k: x.uniform_(-1.0, 3.0, **k), lambda x: x.uniform_(-1.0, 3.0)),
+    "log_normal_": (lambda x, **k: x.log_normal_(0.0, 0.5, **k), lambda x: x.log_normal_(0.0, 0.5)),
+    "exponential_": (lambda x, **k: x.exponential_(2.0, **k), lambda x: x.exponential_(2.0)),
+    "bernoulli_": (lambda x, **k: x.bernoulli_(0.3, **k), lambda x: x.bernoulli_(0.3)),
+    "bernoulli_tensor": (
+        lambda x, **k: x.bernoulli_(ember.tensor([0.1, 0.9]).expand(x.shape[0] // 2, 2).reshape(-1), **k),
+        lambda x: x.bernoulli_(torch.tensor([0.1, 0.9]).expand(x.shape[0] // 2, 2).reshape(-1)),
+    ),
+    "random_to": (lambda x, **k: x.random_(10, **k), lambda x: x.random_(10)),
+    "random_from_to": (lambda x, **k: x.random_(-3, 4, **k), lambda x: x.random_(-3, 4)),
+    "random_": (lambda x, **k: x.random_(**k), lambda x: x.random_()),
+}  # fmt: skip
+
+
+def _moments(a):
+    """Sample mean and variance, each with its standard error (from the sample's own
+    moments, so the tolerance follows the sample size and the distribution's tails)."""
+    a = np.asarray(a, np.float64)
+    n, mean, var = a.size, a.mean(), a.var()
+    m4 = ((a - mean) ** 4).mean()
+    return (mean, np.sqrt(var / n)), (var, np.sqrt(max(m4 - var**2, 0.0) / n))
+
+
+@pytest.mark.parametrize("name", list(FILLS))
+def test_random_fills_match_the_distribution_of_torch(name):
+    ember_fill, torch_fill = FILLS[name]
+    n = 100_000
+    ember.manual_seed(0)
+    torch.manual_seed(0)
+    e, t = ember.empty(n, dtype=ember.float64), torch.empty(n, dtype=torch.float64)
+    assert ember_fill(e) is e and e._version == 1
+    torch_fill(t)
+    a, b = e.numpy(), t.numpy()
+    if name == "log_normal_":  # compare the logarithms, whose moments are well behaved
+        a, b = np.log(a), np.log(b)
+    for (me, se), (mt, st) in zip(_moments(a), _moments(b)):
+        assert abs(me - mt) < 6 * np.hypot(se, st), (name, me, mt)
+    assert a.min() >= b.min() - 6 * b.std() and a.max() <= b.max() + 6 * b.std()
+    if name.startswith(("random", "bernoulli")):  # integers, the same set of them
+        assert np.all(a == np.round(a))
+        if name != "random_":
+            assert set(np.unique(a)) == set(np.unique(b))
+
+
+@pytest.mark.parametrize(
+    "name,dtype",
+    [("uniform_", "float16"), ("uniform_", "bfloat16"), ("normal_", "float32"),
+     ("exponential_", "float64"), ("bernoulli_", "bool"), ("bernoulli_", "int64"),
+     ("random_from_to", "int8"), ("random_to", "uint8"), ("random_", "bool"),
+     ("random_", "float16"), ("random_", "int16")],
+)  # fmt: skip
+def test_random_fills_keep_dtype_and_range_like_torch(name, dtype):
+    ember_fill, torch_fill = FILLS[name]
+    e = ember_fill(ember.zeros(20000, dtype=getattr(ember, dtype)))
+    t = torch_fill(torch.zeros(20000, dtype=getattr(torch, dtype)))
+    assert e.dtype.name == TORCH_TO_NAME[t.dtype] and tuple(e.shape) == tuple(t.shape)
+    a, b = _np(e).astype(np.float64), _np(t).astype(np.float64)
+    assert np.isfinite(a).all()
+    if name.startswith(("uniform", "random")):
+        # Bounded: both samples come within a few expected gaps (range / n) of the bounds.
+        gap = 20 * (b.max() - b.min()) / b.size
+        assert abs(a.min() - b.min()) <= gap and abs(a.max() - b.max()) <= gap
+    if name == "uniform_":  # [-1, 3): rounding to a coarse dtype never reaches 3
+        assert a.min() >= -1.0 and a.max() < 3.0
+
+
+def test_random_fills_repeat_under_manual_seed_and_a_generator():
+    for fill, _ in FILLS.values():
+        ember.manual_seed(7)
+        first = fill(ember.empty(50, dtype=ember.float64)).tolist()
+        ember.manual_seed(7)
+        assert fill(ember.empty(50, dtype=ember.float64)).tolist() == first
+        g = ember.Generator().manual_seed(7)
+        own = fill(ember.empty(50, dtype=ember.float64), generator=g).tolist()
+        assert own == first  # the same seed, the same stream
+        ember.manual_seed(7)
+        fill(ember.empty(50, dtype=ember.float64), generator=ember.Generator().manual_seed(8))
+        assert fill(ember.empty(50, dtype=ember.float64)).tolist() == first  # default untouched
+
+
+def test_random_fills_write_views_in_place():
+    x = ember.zeros(4, 6, dtype=ember.float64)
+    x[:, ::2].uniform_(1.0, 2.0)
+    assert (x[:, 1::2] == 0).all().item() and (x[:, ::2] >= 1).all().item()
+    assert x._version == 1
+
+
+@pytest.mark.parametrize("name", list(FILLS))
+def test_random_fills_give_old_values_a_zero_gradient_like_torch(name):
+    ember_fill, torch_fill = FILLS[name]
+    grads = []
+    for m, fill in ((ember, ember_fill), (torch, torch_fill)):
+        leaf = m.ones(4, dtype=m.float64, requires_grad=True)
+        y = leaf * 2
+        fill(y)
+        assert y.requires_grad and y.grad_fn is not None
+        (y * 3).sum().backward()
+        grads.append(_np(leaf.grad))
+    np.testing.assert_array_equal(grads[0], grads[1])
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [(lambda m: m.zeros(3, dtype=m.int64).normal_(), "normal_: expected a tensor of floating-point dtype, received ember.int64"),
+     (lambda m: m.zeros(3).normal_(0.0, -1.0), "normal_: expected std >= 0, received std=-1.0"),
+     (lambda m: m.zeros(3, dtype=m.int32).uniform_(), "uniform_: expected a tensor of floating-point dtype"),
+     (lambda m: m.zeros(3).uniform_(2.0, 1.0), "uniform_: expected from <= to, received from=2.0, to=1.0"),
+     (lambda m: m.zeros(3).uniform_(0.0, float("inf")), "uniform_: to must be finite"),
+     (lambda m: m.zeros(3).exponential_(0.0), "exponential_: expected lambd > 0, received lambd=0.0"),
+     (lambda m: m.zeros(3, dtype=m.int64).exponential_(), "exponential_: expected a tensor of floating-point dtype"),
+     (lambda m: m.zeros(3).log_normal_(1.0, 0.0), "log_normal_: expected std > 0"),
+     (lambda m: m.zeros(3).bernoulli_(2.0), "bernoulli_: expected p in [0, 1], received p=2.0"),
+     (lambda m: m.zeros(3).bernoulli_(m.tensor([0.5, 2.0, 0.0])), "bernoulli_: expected p in [0, 1], received p=2.0"),
+     (lambda m: m.zeros(3, 4).bernoulli_(m.full((2, 4), 0.5)), "bernoulli_: p of shape (2, 4) does not broadcast to the tensor's shape (3, 4)"),
+     (lambda m: m.zeros(3).random_(5, 2), "random_: expected from < to, received from=5, to=2"),
+     (lambda m: m.zeros(3).random_(0), "random_: expected from < to, received from=0, to=0"),
+     (lambda m: m.zeros(3).random_(2.5), "random_: to must be an int"),
+     (lambda m: m.zeros(3, dtype=m.uint8).random_(-1, 5), "random_: the range [-1, 4] does not fit dtype ember.uint8"),
+     (lambda m: m.zeros(3, dtype=m.int8).random_(0, 200), "does not fit dtype ember.int8"),
+     (lambda m: m.zeros(3, dtype=m.bool).random_(0, 3), "does not fit dtype ember.bool"),
+     (lambda m: m.zeros(3).normal_(generator=3), "expected an ember.Generator"),
+     (lambda m: m.zeros(3, requires_grad=True).normal_(), "normal_: a leaf tensor that requires grad")],
+)  # fmt: skip
+def test_random_fill_errors(make, match):
+    check_raises(make, match=match)
+
+
+def test_a_refused_random_fill_leaves_the_generator_unchanged():
+    ember.manual_seed(5)
+    expected = ember.rand(3).tolist()
+    ember.manual_seed(5)
+    with pytest.raises(RuntimeError):
+        ember.zeros(2, requires_grad=True).uniform_()
+    with pytest.raises(ValueError):
+        ember.zeros(2).random_(3, 1)
+    assert ember.rand(3).tolist() == expected

@@ -172,3 +172,58 @@ def test_unknown_dtype_names_the_supported_ones():
 def test_dtypes_survive_pickling_by_reference():
     for name in NAMES:
         assert pickle.loads(pickle.dumps(E(name))) is E(name)
+
+
+# ---------------------------------------------------------------- finfo / iinfo
+FLOATS = ["float16", "bfloat16", "float32", "float64"]
+INTS = ["uint8", "int8", "int16", "int32", "int64"]
+
+
+@pytest.mark.parametrize("name", FLOATS)
+def test_finfo_matches_torch(name):
+    e, t = ember.finfo(E(name)), torch.finfo(T(name))
+    for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+        assert getattr(e, attr) == getattr(t, attr), attr
+        assert type(getattr(e, attr)) is type(getattr(t, attr)), attr
+    assert repr(e) == repr(t)
+
+
+def test_finfo_describes_the_dtype_it_names():
+    for name in FLOATS:
+        info, d = ember.finfo(E(name)), E(name)
+        one = ember.tensor([1.0, info.eps, info.eps / 2, info.max], dtype=d)
+        assert (one[0] + one[1]).item() > 1.0 and (one[0] + one[2]).item() == 1.0
+        assert np.isinf((one[3] * 2).item()) and np.isfinite(one[3].item())
+
+
+def test_finfo_without_a_dtype_follows_the_default_dtype_like_torch():
+    assert ember.finfo().dtype == torch.finfo().dtype == "float32"
+    ember.set_default_dtype(ember.float64)
+    try:
+        assert ember.finfo().eps == torch.finfo(torch.float64).eps
+    finally:
+        ember.set_default_dtype(ember.float32)
+    assert ember.finfo(float).eps == torch.finfo(float).eps
+
+
+@pytest.mark.parametrize("name", INTS)
+def test_iinfo_matches_torch(name):
+    e, t = ember.iinfo(E(name)), torch.iinfo(T(name))
+    for attr in ("bits", "max", "min", "dtype"):
+        assert getattr(e, attr) == getattr(t, attr), attr
+        assert type(getattr(e, attr)) is type(getattr(t, attr)), attr
+    assert repr(e) == repr(t)
+
+
+@pytest.mark.parametrize(
+    "f,match",
+    [(lambda m: m.finfo(m.int32), "finfo: expected a floating-point dtype, received ember.int32"),
+     (lambda m: m.finfo(m.bool), "finfo: expected a floating-point dtype, received ember.bool"),
+     (lambda m: m.iinfo(m.float32), "iinfo: expected an integer dtype, received ember.float32"),
+     (lambda m: m.iinfo(m.bool), "iinfo: expected an integer dtype, received ember.bool")],
+)  # fmt: skip
+def test_finfo_iinfo_errors(f, match):
+    with pytest.raises(TypeError):
+        f(torch)
+    with pytest.raises(TypeError, match=match):
+        f(ember)

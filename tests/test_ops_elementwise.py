@@ -51,6 +51,26 @@ def ids(cases):
     return [c[0] for c in cases]
 
 
+def inside(*shape, dtype=np.float64):
+    """Values inside (-1, 1), away from its ends (asin, atanh …)."""
+    return rand(*shape, dtype=dtype, low=-0.9, high=0.9)
+
+
+def unit(*shape, dtype=np.float64):
+    """Probabilities away from 0 and 1 (logit)."""
+    return rand(*shape, dtype=dtype, low=0.05, high=0.95)
+
+
+def above_one(*shape, dtype=np.float64):
+    return rand(*shape, dtype=dtype, low=1.2, high=3.0)
+
+
+def past_digamma_zero(*shape, dtype=np.float64):
+    """Values from 2 on: digamma's only positive zero (1.46…) is where float32 loses its
+    relative precision (PyTorch computes it in float32, ember in float64)."""
+    return rand(*shape, dtype=dtype, low=2.0, high=6.0)
+
+
 # ---------------------------------------------------------------- unary ops
 UNARY = [
     ("neg_op", lambda m, x: -x, rand),
@@ -96,6 +116,64 @@ UNARY = [
     ("clip_method", lambda m, x: x.clip(max=0.25), rand),
     ("where_scalar", lambda m, x: m.where(x > 0, x, 0.0), away),
     ("where_scalar_first", lambda m, x: m.where(x > 0, -1, x), away),
+    ("square", lambda m, x: m.square(x), rand),
+    ("square_method", lambda m, x: x.square(), rand),
+    ("tan", lambda m, x: m.tan(x), rand),
+    ("tan_method", lambda m, x: x.tan(), rand),
+    ("sinh", lambda m, x: m.sinh(x), wide),
+    ("cosh", lambda m, x: x.cosh(), wide),
+    ("asin", lambda m, x: m.asin(x), inside),
+    ("acos", lambda m, x: x.acos(), inside),
+    ("atan", lambda m, x: m.atan(x), wide),
+    ("asinh", lambda m, x: m.asinh(x), wide),
+    ("acosh", lambda m, x: x.acosh(), above_one),
+    ("atanh", lambda m, x: m.atanh(x), inside),
+    ("arcsin", lambda m, x: m.arcsin(x), inside),
+    ("arccos", lambda m, x: x.arccos(), inside),
+    ("arctan", lambda m, x: m.arctan(x), wide),
+    ("arcsinh", lambda m, x: x.arcsinh(), wide),
+    ("arccosh", lambda m, x: m.arccosh(x), above_one),
+    ("arctanh", lambda m, x: x.arctanh(), inside),
+    ("reciprocal", lambda m, x: m.reciprocal(x), away),
+    ("reciprocal_method", lambda m, x: x.reciprocal(), away),
+    ("log2", lambda m, x: m.log2(x), positive),
+    ("log10", lambda m, x: x.log10(), positive),
+    ("exp2", lambda m, x: m.exp2(x), wide),
+    ("trunc", lambda m, x: m.trunc(x), wide),
+    ("fix", lambda m, x: x.fix(), wide),
+    ("frac", lambda m, x: m.frac(x), wide),
+    ("frac_method", lambda m, x: x.frac(), wide),
+    ("deg2rad", lambda m, x: m.deg2rad(x), wide),
+    ("rad2deg", lambda m, x: x.rad2deg(), wide),
+    ("logit", lambda m, x: m.logit(x), unit),
+    ("logit_eps", lambda m, x: m.logit(x, eps=0.2), unit),
+    ("logit_method", lambda m, x: x.logit(0.1), unit),
+    ("nan_to_num", lambda m, x: m.nan_to_num(x), rand),
+    ("nan_to_num_method", lambda m, x: x.nan_to_num(nan=1.0), rand),
+    ("sgn", lambda m, x: m.sgn(x), away),
+    ("negative", lambda m, x: m.negative(x), rand),
+    ("negative_method", lambda m, x: x.negative(), rand),
+    ("absolute", lambda m, x: m.absolute(x), away),
+    ("positive", lambda m, x: m.positive(x), rand),
+    ("positive_method", lambda m, x: x.positive() * 2, rand),
+    ("xlogy_scalar", lambda m, x: m.xlogy(x, 2.5), rand),
+    ("xlogy_scalar_first", lambda m, x: m.xlogy(2, x), positive),
+    ("xlogy_method", lambda m, x: x.xlogy(3), rand),
+    ("fmod_scalar", lambda m, x: m.fmod(x, 0.7), wide),
+    ("fmod_negative", lambda m, x: x.fmod(-0.7), wide),
+    ("copysign_scalar", lambda m, x: m.copysign(x, -1.0), away),
+    ("copysign_method", lambda m, x: x.copysign(2), away),
+    ("float_power", lambda m, x: m.float_power(x, 3), rand),
+    ("float_power_half", lambda m, x: x.float_power(0.5), positive),
+    ("float_power_base", lambda m, x: m.float_power(2.5, x), rand),
+    ("lerp_scalar", lambda m, x: m.lerp(x, x * 2 + 1, 0.3), rand),
+    ("lerp_scalar_large", lambda m, x: x.lerp(x * 0.5 - 1, 0.75), rand),
+    ("lgamma", lambda m, x: m.lgamma(x), positive),
+    ("lgamma_method", lambda m, x: (x * 3).lgamma(), positive),
+    ("digamma", lambda m, x: m.digamma(x), past_digamma_zero),
+    ("digamma_method", lambda m, x: x.digamma(), past_digamma_zero),
+    ("erfinv", lambda m, x: m.erfinv(x), inside),
+    ("erfinv_method", lambda m, x: x.erfinv(), inside),
 ]
 
 
@@ -110,7 +188,12 @@ def test_unary_float32(name, f, gen):
     check(f, gen(2, 3, dtype=np.float32), gradgrad=True)
 
 
-INT_TO_FLOAT = ["exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "erf"]  # fmt: skip
+INT_TO_FLOAT = [
+    "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "erf",
+    "tan", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin",
+    "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "reciprocal", "log2", "log10", "exp2",
+    "deg2rad", "rad2deg", "logit", "lgamma", "digamma", "erfinv",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.bool_], ids=str)
@@ -140,6 +223,12 @@ def test_math_of_integers_follows_default_dtype():
         lambda m, x: m.ceil(x), lambda m, x: m.round(x), lambda m, x: m.relu(x),
         lambda m, x: m.clamp(x, -1, 1), lambda m, x: m.clamp(x, min=0.5),
         lambda m, x: m.clamp(x, max=m.tensor(1.5)), lambda m, x: x.clamp(min=True),
+        lambda m, x: m.square(x), lambda m, x: m.trunc(x), lambda m, x: x.fix(),
+        lambda m, x: m.sgn(x), lambda m, x: m.negative(x), lambda m, x: x.absolute(),
+        lambda m, x: m.positive(x), lambda m, x: m.nan_to_num(x, nan=1.5, posinf=2.5),
+        lambda m, x: m.signbit(x), lambda m, x: m.fmod(x, 2), lambda m, x: m.fmod(x, -2.5),
+        lambda m, x: m.copysign(x, -1), lambda m, x: m.xlogy(x, 2), lambda m, x: x.float_power(2),
+        lambda m, x: m.float_power(2, x), lambda m, x: m.float_power(x, -1),
     ],
 )  # fmt: skip
 def test_integer_math_keeps_or_promotes_like_torch(f, dtype):
@@ -184,6 +273,57 @@ def test_erf_float32_and_bfloat16():
     assert e.dtype is ember.bfloat16
 
 
+# ---------------------------------------------------------------- lgamma, digamma, erfinv
+GAMMA_POINTS = np.concatenate([
+    np.linspace(-50, 50, 20001), np.logspace(-300, 300, 1201), 0.5 - np.logspace(-300, 15, 600),
+    1 + np.logspace(-16, -1, 150), 1 - np.logspace(-16, -1, 150), 2 + np.logspace(-16, -1, 150),
+    2 - np.logspace(-16, -1, 150), [0.0, -0.0, INF, -INF, NAN, -1.0, -2.0, 1.0, 2.0, 1e308, 5e-324],
+])  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["lgamma", "digamma"])
+def test_lgamma_and_digamma_are_accurate_in_float64(name):
+    # near 1 and 2 (the zeros of lgamma), over the poles and the reflection below 0, up to
+    # 1e300; the worst, 2e-11, is next to lgamma's negative zeros (-2.457…), where both lose
+    # the relative precision of a difference of nearly equal terms
+    expected = getattr(torch, name)(torch.from_numpy(GAMMA_POINTS)).numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = getattr(ember, name)(ember.tensor(GAMMA_POINTS)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=0)
+    x32 = GAMMA_POINTS[~(np.abs(GAMMA_POINTS) > 1e38)][::50].astype(np.float32)
+    check(lambda m, x: getattr(m, name)(x), x32, grad=False, rtol=1e-4, atol=1e-4)
+
+
+def test_erfinv_is_accurate_in_float64_up_to_the_ends():
+    y = np.concatenate([
+        np.linspace(-1, 1, 20001), 1 - np.logspace(-16, -1, 300), -1 + np.logspace(-16, -1, 300),
+        np.logspace(-300, -1, 300), -np.logspace(-300, -1, 300),
+        [0.0, -0.0, 1.0, -1.0, 1.5, -1.5, INF, -INF, NAN, 1 - 2**-53, 0.5, 0.7, 0.7000000000000001],
+    ])  # fmt: skip
+    expected = torch.erfinv(torch.from_numpy(y)).numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = ember.erfinv(ember.tensor(y)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+    number = ~np.isnan(y)
+    assert np.array_equal(np.signbit(got[number]), np.signbit(y[number]))  # -0.0 gives -0.0
+    check(lambda m, x: m.erfinv(x), y.astype(np.float32), grad=False)
+
+
+def test_gamma_functions_below_zero_with_gradients():
+    x = np.array([-0.5, -1.5, -2.3, -3.7, -10.25, -0.01, 0.01])
+    for f in [lambda m, x: m.lgamma(x), lambda m, x: m.digamma(x), lambda m, x: x.lgamma().exp()]:
+        check(f, x, gradgrad=True)
+        check(f, x.astype(np.float32), gradgrad=True)
+
+
+def test_erfinv_inverts_erf_and_its_gradient_near_the_ends():
+    y = np.array([-0.999, -0.99, -0.5, 0.0, 1e-10, 0.3, 0.95, 0.999])
+    check(lambda m, y: m.erfinv(y), y, gradgrad=True, gc_rtol=1e-4)
+    check(lambda m, y: m.erf(m.erfinv(y)), y, gradgrad=True, gc_rtol=1e-4)
+
+
 # ---------------------------------------------------------------- binary ops
 def _pos_pair(a, b):
     return positive(*a), rand(*b)
@@ -199,6 +339,14 @@ def _away_pair(a, b):
 
 def _mod_pair(a, b):
     return wide(*a), positive(*b, low=0.5)
+
+
+def _log_pair(a, b):
+    return rand(*a), positive(*b)
+
+
+def _wide_pair(a, b):
+    return wide(*a), wide(*b)
 
 
 BINARY = [
@@ -222,6 +370,20 @@ BINARY = [
     ("minimum", lambda m, a, b: a.minimum(b), _any_pair),
     ("where", lambda m, a, b: m.where(a > b, a, b), _any_pair),
     ("where_mixed", lambda m, a, b: m.where(a > 0, a * 2, b), _any_pair),
+    ("atan2", lambda m, a, b: m.atan2(a, b), _any_pair),
+    ("arctan2", lambda m, a, b: a.arctan2(b), _any_pair),
+    ("hypot", lambda m, a, b: m.hypot(a, b), _any_pair),
+    ("logaddexp", lambda m, a, b: m.logaddexp(a, b), _wide_pair),
+    ("logaddexp2", lambda m, a, b: a.logaddexp2(b), _wide_pair),
+    ("copysign", lambda m, a, b: m.copysign(a, b), _any_pair),
+    ("fmod", lambda m, a, b: m.fmod(a, b), _mod_pair),
+    ("fmod_method", lambda m, a, b: (-a).fmod(b), _mod_pair),
+    ("xlogy", lambda m, a, b: m.xlogy(a, b), _log_pair),
+    ("xlogy_method", lambda m, a, b: a.xlogy(b), _log_pair),
+    ("float_power", lambda m, a, b: m.float_power(a, b), _pos_pair),
+    ("lerp", lambda m, a, b: m.lerp(a, b, 0.3), _any_pair),
+    ("lerp_large_weight", lambda m, a, b: a.lerp(b, 1.25), _any_pair),
+    ("lerp_tensor_weight", lambda m, a, b: m.lerp(a, b, m.sin(b * 3)), _any_pair),
 ]
 
 
@@ -421,6 +583,244 @@ def test_clamp_dtypes():
     check(lambda m, x: m.clamp(x, max=m.tensor(0.5, dtype=m.float64)), f.astype(np.float32))
 
 
+# ---------------------------------------------------------------- more math
+NEW_SPECIAL = [
+    lambda m, x: m.tan(x), lambda m, x: m.sinh(x), lambda m, x: m.cosh(x),
+    lambda m, x: m.asin(x), lambda m, x: m.acos(x), lambda m, x: m.atan(x),
+    lambda m, x: m.asinh(x), lambda m, x: m.acosh(x), lambda m, x: m.atanh(x),
+    lambda m, x: m.reciprocal(x), lambda m, x: m.log2(x), lambda m, x: m.log10(x),
+    lambda m, x: m.exp2(x), lambda m, x: m.trunc(x), lambda m, x: m.frac(x),
+    lambda m, x: m.deg2rad(x), lambda m, x: m.rad2deg(x), lambda m, x: m.logit(x),
+    lambda m, x: m.logit(x, eps=0.25), lambda m, x: m.logit(x, eps=-1.0),
+    lambda m, x: m.nan_to_num(x), lambda m, x: m.nan_to_num(x, nan=1.0, posinf=2.0, neginf=-3.0),
+    lambda m, x: m.nan_to_num(x, posinf=1e300, neginf=-1e300), lambda m, x: m.sgn(x),
+    lambda m, x: m.signbit(x), lambda m, x: m.square(x), lambda m, x: m.xlogy(x, x),
+    lambda m, x: m.xlogy(x, 0.0), lambda m, x: m.fmod(x, 0.75), lambda m, x: m.fmod(x, 0.0),
+    lambda m, x: m.copysign(2.0 * x + 1, x), lambda m, x: m.float_power(x, 0.5),
+    lambda m, x: m.float_power(x, -1), lambda m, x: m.atan2(x, x.flip(0)),
+    lambda m, x: m.hypot(x, x.flip(0)), lambda m, x: m.logaddexp(x, x.flip(0)),
+    lambda m, x: m.logaddexp2(x, x.flip(0)), lambda m, x: m.lerp(x, x.flip(0), 0.5),
+    lambda m, x: m.heaviside(x, x.flip(0)), lambda m, x: m.lgamma(x), lambda m, x: m.digamma(x),
+    lambda m, x: m.erfinv(x),
+]  # fmt: skip
+SPECIALS = np.array([0.0, -0.0, -1.0, 1.0, 0.5, -0.5, 2.0, INF, -INF, NAN, 1000.0, -1000.0, 1e-300])
+
+
+@pytest.mark.parametrize("k", range(len(NEW_SPECIAL)))
+def test_new_math_at_special_values_matches_torch_without_numpy_warnings(k):
+    f = NEW_SPECIAL[k]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check(f, SPECIALS, grad=False)
+        check(f, SPECIALS.astype(np.float32), grad=False)
+
+
+def test_signbit_and_sgn_of_zeros_nans_and_integers():
+    x = np.array([-0.0, 0.0, NAN, -NAN, -INF, INF, -1e-320])
+    check(lambda m, x: m.signbit(x), x)
+    check(lambda m, x: x.signbit(), x.astype(np.float32))
+    check(lambda m, x: m.signbit(x), np.array([-3, 0, 4]))
+    check(lambda m, x: m.signbit(x), np.array([0, 255], dtype=np.uint8))
+    check(lambda m, x: m.signbit(x), np.array([True, False]))
+    check(lambda m, x: m.sgn(x), np.array([True, False]))
+    check(lambda m, x: m.sgn(x), np.array([NAN, -0.0, 0.0, INF, -INF, 2.0]), gradcheck=False)
+
+
+def test_trunc_frac_fix_keep_signs():
+    x = np.array([-2.5, 2.5, -0.5, 0.5, -0.0, 3.0, -3.0, 1e20, 0.49999999999999994])
+    for f in [lambda m, x: m.trunc(x), lambda m, x: m.fix(x), lambda m, x: m.frac(x)]:
+        check(f, x, gradcheck=False, gradgrad=True)
+        check(f, x.astype(np.float32), gradcheck=False)
+    assert np.signbit(ember.trunc(ember.tensor([-0.5])).numpy()[0])
+    check(lambda m, x: m.trunc(x), np.array([-3, 4], dtype=np.int32))
+
+
+@pytest.mark.parametrize("eps", [None, 0.1, 0.0, -1.0, 0.6], ids=repr)
+def test_logit_clamps_with_eps_and_its_gradient_at_the_ends(eps):
+    # PyTorch's conventions: without eps, nan outside [0, 1] (the gradient too); with eps the
+    # gradient is 0 outside [eps, 1 - eps]; eps > 0.5 gives 1 - eps above and eps below
+    x = np.array([-0.5, 0.0, 0.05, 0.2, 0.5, 0.95, 1.0, 1.5])
+    # (PyTorch's double backward takes a negative eps as a clamp to [eps, 1 - eps], where its
+    # backward, and ember, take it as None)
+    gradgrad = eps is None or eps >= 0
+    check(lambda m, x: m.logit(x, eps), x, gradcheck=False, gradgrad=gradgrad)
+    check(lambda m, x: x.logit(eps=eps), x.astype(np.float32), gradcheck=False, gradgrad=gradgrad)
+
+
+def test_nan_to_num_replacements_and_gradient():
+    x = np.array([NAN, INF, -INF, 1.5, -0.0, NAN])
+    check(lambda m, x: m.nan_to_num(x), x, gradcheck=False, gradgrad=True)
+    check(lambda m, x: m.nan_to_num(x, 0.5, 7, neginf=-7), x, gradcheck=False, gradgrad=True)
+    check(lambda m, x: x.nan_to_num(posinf=1e300), x.astype(np.float32), gradcheck=False)
+    check(lambda m, x: (x * 1).nan_to_num_(nan=2.0), x, gradcheck=False, gradgrad=True)
+    check(lambda m, x: m.nan_to_num(x), x.astype(np.float16), grad=False)
+    e = ember.nan_to_num(ember.tensor(x, dtype=ember.bfloat16))
+    t = torch.nan_to_num(torch.tensor(x, dtype=torch.bfloat16))
+    assert e.dtype is ember.bfloat16
+    np.testing.assert_array_equal(e.float().numpy(), t.float().numpy())
+    check(lambda m, x: m.nan_to_num(x, nan=1.5), np.array([1, -2, 3]))
+    check(lambda m, x: m.nan_to_num(x), np.array([True, False]))
+
+
+def test_square_keeps_integers_and_makes_bools_int64():
+    check(lambda m, x: m.square(x), np.array([True, False]))
+    check(lambda m, x: x.square(), np.array([-3, 4], dtype=np.int8))
+    check(lambda m, x: m.square(x), np.array([200, 3], dtype=np.uint8))  # wraps, as in torch
+
+
+def test_positive_returns_the_input_itself():
+    x = ember.tensor([1.0, -2.0], requires_grad=True)
+    assert ember.positive(x) is x and x.positive() is x
+    check(lambda m, x: m.positive(x), np.array([1, -2], dtype=np.int32))
+
+
+@pytest.mark.parametrize("f", [
+    lambda m, a, b: m.xlogy(a, b), lambda m, a, b: m.copysign(a, b), lambda m, a, b: m.atan2(a, b),
+    lambda m, a, b: m.hypot(a, b), lambda m, a, b: m.logaddexp(a, b),
+    lambda m, a, b: m.logaddexp2(a, b), lambda m, a, b: m.fmod(a, b),
+    lambda m, a, b: m.lerp(a, b, 0.5), lambda m, a, b: m.float_power(a, b),
+])  # fmt: skip
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # silent, as PyTorch, sums included
+def test_binary_math_at_special_values(f):
+    # gradients included: 0 * log(0) = 0 with its conventions, copysign's 0 at 0, nans of
+    # 0 / 0 at the origin for atan2 and hypot, inf - inf in logaddexp …
+    z = [0.0, -0.0, 1.0, -2.0, INF, -INF, NAN]
+    a, b = (np.array(v) for v in zip(*itertools.product(z, z)))
+    check(f, a, b, gradcheck=False, gradgrad=True)
+    check(f, a.astype(np.float32), b.astype(np.float32), gradcheck=False)
+
+
+def test_xlogy_zero_times_log_zero_is_zero():
+    x = np.array([0.0, 0.0, 0.0, 0.0, 1.0, NAN, 2.0])
+    y = np.array([0.0, INF, -1.0, NAN, 0.0, 1.0, -1.0])
+    out = ember.xlogy(ember.tensor(x), ember.tensor(y)).numpy()
+    np.testing.assert_array_equal(out[:3], [0.0, 0.0, 0.0])
+    assert np.isnan(out[3]) and out[4] == -INF and np.isnan(out[5]) and np.isnan(out[6])
+    check(lambda m, x, y: m.xlogy(x, y), x, y, gradcheck=False, gradgrad=True)
+
+
+def test_fmod_has_the_sign_of_the_dividend():
+    a = np.array([5.0, -5.0, 5.0, -5.0, 0.0, 7.5, -7.5, 1e-300, -0.0])
+    b = np.array([3.0, 3.0, -3.0, -3.0, 2.0, 2.5, 2.5, 3.0, 1.0])
+    check(lambda m, a, b: m.fmod(a, b), a, b, gradcheck=False, gradgrad=True)
+    ia, ib = np.array([5, -5, 5, -5, 0, 7, -7, 6]), np.array([3, 3, -3, -3, 2, 7, 2, -4])
+    check(lambda m, a, b: m.fmod(a, b), ia, ib)
+    check(lambda m, a, b: a.int().fmod(b.int()), ia, ib)
+    check(lambda m, a: m.fmod(a, -3), ia)
+    check(lambda m, a: m.fmod(a, 2.5), ia)
+    check(lambda m, a: m.fmod(a.to(m.uint8), 3), np.array([5, 200, 0]))
+
+
+LERP_SHAPES = [
+    ((3,), (3,), (3,)), ((2, 3), (3,), ()), ((2, 1, 3), (4, 3), (1, 3)), ((0,), (1,), (0,)),
+    ((), (), ()), ((3,), (), (2, 1)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("sx,se,sw", LERP_SHAPES, ids=str)
+def test_lerp_with_a_tensor_weight(sx, se, sw):
+    # weights on both sides of 0.5, where PyTorch changes formula, and outside [0, 1]
+    x, e, w = rand(*sx), rand(*se), rand(*sw, low=-0.75, high=1.75)
+    check(lambda m, x, e, w: m.lerp(x, e, w), x, e, w, gradgrad=True)
+    f32 = [a.astype(np.float32) for a in (x, e, w)]
+    check(lambda m, x, e, w: x.lerp(e, w), *f32, gradgrad=True)
+
+
+def test_lerp_reaches_its_ends_exactly_and_takes_0d_weights_of_any_dtype():
+    x, e = rand(5) * 1e3, rand(5) * 1e-3
+    check(lambda m, x, e: m.lerp(x, e, 1.0), x, e, rtol=0, atol=0)
+    check(lambda m, x, e: m.lerp(x, e, 0), x, e, rtol=0, atol=0)
+    check(lambda m, x, e: m.lerp(x, e, m.ones(5, dtype=m.float64)), x, e, rtol=0, atol=0)
+    f32 = x.astype(np.float32), e.astype(np.float32)
+    check(lambda m, x, e: m.lerp(x, e, m.tensor(0.25, dtype=m.float64)), *f32)
+    check(lambda m, x, e, w: m.lerp(x, e, w), *f32, np.array(0.75, dtype=np.float32))
+    check(lambda m, x, e: m.lerp(x, e, m.tensor(1)), *f32)
+    check(lambda m, x, e: m.lerp(x, e, True), *f32)
+
+
+def test_float_power_computes_in_float64():
+    x = np.array([1.5, 0.1, 3.0, 7.0], dtype=np.float32)
+    check(lambda m, x: m.float_power(x, 2), x, gradgrad=True)
+    check(lambda m, x, y: m.float_power(x, y), x, x[::-1].copy(), gradgrad=True)
+    i = np.array([2, -3, 4])
+    check(lambda m, i: m.float_power(i, -2), i)
+    check(lambda m, i: m.float_power(i, i), i)
+    check(lambda m, i: m.float_power(i > 0, 2), i)
+    check(lambda m, x: (x * 1).float_power_(3), positive(3), gradgrad=True)
+    check(lambda m, x, y: (x * 1).float_power_(y), positive(2, 3), rand(3), gradgrad=True)
+
+
+def test_heaviside():
+    x = np.array([-1.5, 0.0, -0.0, 2.0, INF, -INF, NAN])
+    v = np.array([0.5, 0.25, 0.75, 0.1, 0.2, 0.3, 0.4])
+    check(lambda m, x, v: m.heaviside(x, v), x, v, grad=False)
+    check(lambda m, x, v: x.heaviside(v), x.astype(np.float32), v[:1].astype(np.float32),
+          grad=False)  # fmt: skip
+    check(lambda m, x: m.heaviside(x, x), np.array([-2, 0, 3]))
+    check(lambda m, x: m.heaviside(x, ~x), np.array([True, False]))
+    check(lambda m, x, v: (x * 1).heaviside_(v), x, v, grad=False)
+    # PyTorch has no derivative for heaviside (it raises); ember's, zero for the input and
+    # the gradient where the input is 0 for values, is that of this where
+    check(
+        lambda m, x, v: m.heaviside(x, v) if m is ember else m.where(x == 0, v, (x > 0).double()),
+        x, v, gradcheck=False, gradgrad=True,
+    )  # fmt: skip
+
+
+ISCLOSE_A = np.array([1.0, 1 + 1e-6, 1 + 1e-4, 0.0, 1e-9, INF, INF, -INF, NAN, NAN, 1.0, 100.0])
+ISCLOSE_B = np.array([1.0, 1.0, 1.0, 1e-9, 0.0, INF, -INF, -INF, NAN, 1.0, INF, 100.1])
+TOLERANCES = [
+    {}, {"rtol": 1e-3}, {"atol": 1e-3}, {"equal_nan": True}, {"rtol": 0, "atol": 0},
+    {"rtol": 0.0, "atol": 0.2, "equal_nan": True}, {"rtol": 0, "atol": 0, "equal_nan": True},
+]  # fmt: skip
+
+
+def same_bool(f, *arrays):
+    """``f`` gives a Python bool, the same in ember and PyTorch."""
+    e = f(ember, *(ember.tensor(a) for a in arrays))
+    t = f(torch, *(torch.from_numpy(np.array(a)) for a in arrays))
+    assert type(e) is bool and e == t, (e, t)
+
+
+@pytest.mark.parametrize("kw", TOLERANCES, ids=str)
+def test_isclose_and_allclose(kw):
+    a, b = ISCLOSE_A, ISCLOSE_B
+    check(lambda m, a, b: m.isclose(a, b, **kw), a, b)
+    check(lambda m, a, b: a.isclose(b, **kw), a.astype(np.float32), b.astype(np.float32))
+    check(lambda m, a, b: m.isclose(a, b, **kw), a[:, None], b)
+    ia, ib = np.array([1, 200, 0, 100000001, 5]), np.array([2, 100, 255, 100000000, 5])
+    for dt in (np.int64, np.int32, np.uint8):
+        check(lambda m, a, b: m.isclose(a, b, **kw), ia.astype(dt), ib.astype(dt))
+    check(lambda m, a, b: m.isclose(a, b, **kw), np.array([True, False]), np.array([False] * 2))
+    for i in range(len(a)):
+        same_bool(lambda m, a, b: m.allclose(a, b, **kw), a[i:], b[i:])
+        same_bool(lambda m, a, b: a.allclose(b, **kw), a[i : i + 1], b[i : i + 1])
+
+
+def test_isclose_with_other_tolerances():
+    a, b = rand(50) * 10, rand(50) * 10
+    for kw in [{"rtol": 0.5}, {"atol": 3.0}, {"rtol": 0.1, "atol": 1.0}]:
+        check(lambda m, a, b, kw=kw: m.isclose(a, b, **kw), a, b)
+        same_bool(lambda m, a, b, kw=kw: m.allclose(a, b, **kw), a, b)
+    same_bool(lambda m, a, b: m.allclose(a, b), np.zeros((2, 3)), np.zeros(3))
+    same_bool(lambda m, a, b: m.allclose(a, b), np.zeros((2, 0)), np.zeros(1))
+
+
+def test_equal():
+    x = rand(2, 3)
+    same_bool(lambda m, a, b: m.equal(a, b), x, x.copy())
+    same_bool(lambda m, a, b: a.equal(b), x, x + 1e-12)
+    same_bool(lambda m, a, b: m.equal(a, b), x, x[:1])
+    same_bool(lambda m, a, b: m.equal(a, b), np.zeros((2, 3)), np.zeros(3))
+    same_bool(lambda m, a, b: m.equal(a, b), np.array([NAN]), np.array([NAN]))
+    same_bool(lambda m, a, b: m.equal(a, b), np.array([1.0, 2.0]), np.array([1, 2]))
+    same_bool(lambda m, a, b: m.equal(a, b), np.array([1.5, 2.0]), np.array([1, 2]))
+    same_bool(lambda m, a, b: m.equal(a, b), np.array([True, False]), np.array([1, 0]))
+    same_bool(lambda m, a, b: m.equal(a, b), np.zeros(0), np.zeros(0))
+    same_bool(lambda m, a, b: m.equal(a, b), np.array(1.0), np.array([1.0]))
+    same_bool(lambda m, a, b: m.equal(a.float(), b), x, x)
+
+
 # ---------------------------------------------------------------- where
 WHERE_SHAPES = [
     ((3,), (3,), (3,)), ((), (), ()), ((2, 1, 3), (4, 3), (3,)), ((2, 3), (), (1,)),
@@ -524,6 +924,52 @@ def test_integer_scalars_wrap_like_torch():
     x = np.array([1, 100, -100], dtype=np.int8)
     check(lambda m, x: x + 300, x)
     check(lambda m, x: x * 3, x)
+
+
+NEW_PROMOTING = {
+    "atan2": lambda m, a, b: m.atan2(a, b),
+    "xlogy": lambda m, a, b: m.xlogy(a, b),
+    "copysign": lambda m, a, b: m.copysign(a, b),
+    "fmod": lambda m, a, b: m.fmod(a, b),
+    "float_power": lambda m, a, b: m.float_power(a, b),
+    "hypot": lambda m, a, b: m.hypot(a, b),
+    "logaddexp": lambda m, a, b: m.logaddexp(a, b),
+    "logaddexp2": lambda m, a, b: m.logaddexp2(a, b),
+}
+FLOATING_ONLY = {"hypot", "logaddexp", "logaddexp2"}
+
+
+@pytest.mark.parametrize("shapes", [((3,), (3,)), ((3,), ()), ((), (3,))], ids=str)
+@pytest.mark.parametrize("op", sorted(NEW_PROMOTING))
+def test_type_promotion_of_new_binary_ops(op, shapes):
+    f = NEW_PROMOTING[op]
+    for da, db in itertools.product(DTYPES, DTYPES):
+        a, b = sample(da, shapes[0]), sample(db, shapes[1], divisor=True)
+        both = {da, db}
+        if op == "fmod" and both == {np.bool_}:
+            check_raises(f, a, b, match="fmod: not supported for bool tensors")
+        elif op in FLOATING_ONLY and not both & {np.float32, np.float64}:
+            check_raises(f, a, b, match=f"{op}: expected floating-point tensors, received")
+        else:
+            tol = {"rtol": 1e-6, "atol": 1e-7} if both == {np.float32, np.float64} else {}
+            # PyTorch's backward of these negates or subtracts a bool operand, and fails
+            grad = not (op in ("atan2", "logaddexp", "logaddexp2") and np.bool_ in both)
+            check(f, a, b, grad=grad, gradcheck=False, **tol)
+
+
+@pytest.mark.parametrize("scalar", [2, 2.5, -3, True], ids=repr)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_new_ops_with_python_scalars(dtype, scalar):
+    x = sample(dtype, (3,))
+    fs = [
+        lambda m, x: m.xlogy(x, scalar), lambda m, x: m.xlogy(scalar, x),
+        lambda m, x: m.copysign(x, scalar), lambda m, x: x.float_power(scalar),
+        lambda m, x: m.float_power(scalar, x),
+    ]  # fmt: skip
+    if not (dtype is np.bool_ and scalar is True):
+        fs.append(lambda m, x: m.fmod(x, scalar))
+    for f in fs:
+        check(f, x, gradcheck=False)
 
 
 # ---------------------------------------------------------------- comparisons and logic
@@ -689,6 +1135,43 @@ INPLACE = [
     ("fill_tensor", lambda m, y, z: y.fill_(z.sum())),
     ("copy_", lambda m, y, z: y.copy_(z)),
     ("copy_scalar", lambda m, y, z: y.copy_(z[0] * 3)),
+    ("square_", lambda m, y, z: y.square_()),
+    ("tan_", lambda m, y, z: y.tan_()),
+    ("sinh_", lambda m, y, z: y.sinh_()),
+    ("cosh_", lambda m, y, z: y.cosh_()),
+    ("asin_", lambda m, y, z: (y * 0.5).asin_()),
+    ("acos_", lambda m, y, z: (y * 0.5).acos_()),
+    ("atan_", lambda m, y, z: y.atan_()),
+    ("arcsin_", lambda m, y, z: (y * 0.5).arcsin_()),
+    ("arccos_", lambda m, y, z: (y * 0.5).arccos_()),
+    ("arctan_", lambda m, y, z: y.arctan_()),
+    ("atan2_", lambda m, y, z: y.atan2_(z)),
+    ("arctan2_", lambda m, y, z: y.arctan2_(z)),
+    ("reciprocal_", lambda m, y, z: y.reciprocal_()),
+    ("log2_", lambda m, y, z: (y + 2).log2_()),
+    ("log10_", lambda m, y, z: (y + 2).log10_()),
+    ("exp2_", lambda m, y, z: y.exp2_()),
+    ("trunc_", lambda m, y, z: (y * 3).trunc_()),
+    ("fix_", lambda m, y, z: (y * 3).fix_()),
+    ("frac_", lambda m, y, z: (y * 3).frac_()),
+    ("fmod_", lambda m, y, z: (y * 3).fmod_(z + 2)),
+    ("fmod_scalar", lambda m, y, z: (y * 3).fmod_(0.7)),
+    ("lerp_", lambda m, y, z: y.lerp_(z, 0.3)),
+    ("lerp_tensor", lambda m, y, z: y.lerp_(z, z)),
+    ("xlogy_", lambda m, y, z: y.xlogy_(z + 2)),
+    ("hypot_", lambda m, y, z: y.hypot_(z)),
+    ("copysign_", lambda m, y, z: y.copysign_(z)),
+    ("deg2rad_", lambda m, y, z: y.deg2rad_()),
+    ("rad2deg_", lambda m, y, z: y.rad2deg_()),
+    ("logit_", lambda m, y, z: (y * 0.4 + 0.5).logit_()),
+    ("logit_eps", lambda m, y, z: (y * 0.4 + 0.5).logit_(0.3)),
+    ("nan_to_num_", lambda m, y, z: y.nan_to_num_(posinf=5.0)),
+    ("sgn_", lambda m, y, z: y.sgn_()),
+    ("negative_", lambda m, y, z: y.negative_()),
+    ("absolute_", lambda m, y, z: y.absolute_()),
+    ("lgamma_", lambda m, y, z: (y + 2).lgamma_()),
+    ("digamma_", lambda m, y, z: (y + 3).digamma_()),
+    ("erfinv_", lambda m, y, z: (y * 0.5).erfinv_()),
 ]
 
 
@@ -706,6 +1189,31 @@ def test_inplace_values_and_gradients(name, f):
 
 @pytest.mark.parametrize("name,f", INPLACE, ids=ids(INPLACE))
 def test_inplace_returns_self_and_bumps_the_version(name, f):
+    _returns_self_and_bumps_the_version(f)
+
+
+# PyTorch has no derivative for these in place: compared with its out-of-place ops
+INPLACE_WITHOUT_TORCH_GRAD = [
+    ("asinh_", lambda y: y.asinh_(), lambda y: y.asinh()),
+    ("acosh_", lambda y: (y + 3).acosh_(), lambda y: (y + 3).acosh()),
+    ("atanh_", lambda y: (y * 0.5).atanh_(), lambda y: (y * 0.5).atanh()),
+    ("arcsinh_", lambda y: y.arcsinh_(), lambda y: y.arcsinh()),
+    ("arccosh_", lambda y: (y + 3).arccosh_(), lambda y: (y + 3).arccosh()),
+    ("arctanh_", lambda y: (y * 0.5).arctanh_(), lambda y: (y * 0.5).arctanh()),
+    ("heaviside_", lambda y: (y * 1).heaviside_(y * 0 + 0.5), lambda y: (y > 0).double()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name,f,g", INPLACE_WITHOUT_TORCH_GRAD, ids=ids(INPLACE_WITHOUT_TORCH_GRAD)
+)
+def test_inplace_without_a_torch_derivative(name, f, g):
+    x = away_from_kinks(2, 3)
+    check(lambda m, x: f(x * 1) if m is ember else g(x * 1), x, gradgrad=True)
+    _returns_self_and_bumps_the_version(lambda m, y, z: f(y))
+
+
+def _returns_self_and_bumps_the_version(f):
     counts = []
     for m in (ember, torch):
         y = m.tensor(away_from_kinks(2, 3))
@@ -822,6 +1330,15 @@ def test_tensor_methods_exist_where_torch_has_them():
     for name in ["clamp_", "neg_", "exp_", "relu_", "sigmoid_", "tanh_", "abs_", "sqrt_",
                  "zero_", "fill_", "copy_", "add_", "sub_", "mul_", "div_", "pow_"]:  # fmt: skip
         assert hasattr(ember.Tensor, name), name
+    for name in ["square_", "tan_", "sinh_", "cosh_", "asin_", "acos_", "atan_", "asinh_",
+                 "acosh_", "atanh_", "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_",
+                 "arctanh_", "atan2_", "arctan2_", "reciprocal_", "log2_", "log10_", "exp2_",
+                 "trunc_", "fix_", "frac_", "fmod_", "lerp_", "xlogy_", "hypot_", "copysign_",
+                 "deg2rad_", "rad2deg_", "logit_", "nan_to_num_", "sgn_", "negative_",
+                 "absolute_", "heaviside_", "float_power_", "lgamma_", "digamma_",
+                 "erfinv_"]:  # fmt: skip
+        assert hasattr(torch.Tensor, name), name
+        assert getattr(ember.Tensor, name).__name__ == name, name
 
 
 # ---------------------------------------------------------------- errors
@@ -843,6 +1360,18 @@ BROADCAST_OPS = {
     "lt": lambda m, a, b: a < b,
     "logical_and": lambda m, a, b: m.logical_and(a, b),
     "bitwise_and": lambda m, a, b: a.long() & b.long(),
+    "atan2": lambda m, a, b: m.atan2(a, b),
+    "arctan2": lambda m, a, b: m.arctan2(a, b),
+    "hypot": lambda m, a, b: m.hypot(a, b),
+    "logaddexp": lambda m, a, b: m.logaddexp(a, b),
+    "logaddexp2": lambda m, a, b: m.logaddexp2(a, b),
+    "xlogy": lambda m, a, b: m.xlogy(a, b),
+    "copysign": lambda m, a, b: m.copysign(a, b),
+    "fmod": lambda m, a, b: m.fmod(a, b),
+    "float_power": lambda m, a, b: m.float_power(a, b),
+    "heaviside": lambda m, a, b: m.heaviside(a, b),
+    "isclose": lambda m, a, b: m.isclose(a, b),
+    "allclose": lambda m, a, b: m.allclose(a, b),
 }
 
 
@@ -865,6 +1394,11 @@ def test_broadcast_error_in_a_middle_dimension_and_with_three_operands():
     check_raises(
         lambda m, x, lo: m.clamp(x, min=lo), rand(2, 3), rand(2),
         match="clamp: cannot broadcast shapes (2, 3) and (2,)",
+    )  # fmt: skip
+    check_raises(
+        lambda m, x, e, w: m.lerp(x, e, w), rand(3), rand(2, 1), rand(2),
+        match="lerp: cannot broadcast shapes (3,), (2, 1) and (2,): size 3 of dim -1 of the "
+        "first does not match size 2 of the third",
     )  # fmt: skip
 
 
@@ -923,6 +1457,69 @@ ERRORS = [
     (lambda m, a: a.clone().mul_(m.ones(2, 2)), "mul_: the result has shape (2, 2), which cannot",
      rand(2)),
     (lambda m, a: a.long().exp_(), "exp_: the result has dtype ember.float32", rand(2)),
+    (lambda m, a: a.long().tan_(), "tan_: the result has dtype ember.float32", rand(2)),
+    (lambda m, a: m.frac(a), "frac: expected a floating-point tensor, received ember.int64",
+     np.array([1])),
+    (lambda m, a: m.trunc(a), "trunc: bool tensors are not supported", np.array([True])),
+    (lambda m, a: m.fix(a), "fix: bool tensors are not supported", np.array([True])),
+    (lambda m, a: m.positive(a), "positive: the + operator on a bool tensor", np.array([True])),
+    (lambda m, a: m.negative(a), "negative: negation of a bool tensor", np.array([True])),
+    (lambda m, a: m.absolute(a), "absolute: bool tensors are not supported", np.array([True])),
+    (lambda m, a: m.tan([1.0]), "tan: expected input to be a Tensor, received list", rand(2)),
+    (lambda m, a: m.arcsin(1.0), "arcsin: expected input to be a Tensor, received float",
+     rand(2)),
+    (lambda m, a: m.hypot(a, a), ("hypot: expected floating-point tensors, received ember.int64 "
+     "and ember.int64"), np.array([1])),
+    (lambda m, a: m.logaddexp(a, a > 0), "logaddexp: expected floating-point tensors",
+     np.array([1])),
+    (lambda m, a: m.logaddexp2(a, a), "logaddexp2: expected floating-point tensors",
+     np.array([True])),
+    (lambda m, a: m.atan2(a, 2), "atan2: expected other to be a Tensor, received int", rand(2)),
+    (lambda m, a: m.hypot(a, 2.0), "hypot: expected other to be a Tensor, received float",
+     rand(2)),
+    (lambda m, a: m.logaddexp(1.0, a), "logaddexp: expected input to be a Tensor", rand(2)),
+    (lambda m, a: m.copysign(2, a), "copysign: expected input to be a Tensor", rand(2)),
+    (lambda m, a: m.fmod(2, a), "fmod: expected input to be a Tensor", rand(2)),
+    (lambda m, a: m.xlogy(a, "1"), "xlogy: expected Tensors or Python numbers, received str",
+     rand(2)),
+    (lambda m, a: m.float_power(a, None), "float_power: expected Tensors or Python numbers",
+     rand(2)),
+    (lambda m, a: m.fmod(a, 0), "fmod: integer division by zero", np.array([1, 2])),
+    (lambda m, a: a.fmod(a * 0), "fmod: integer division by zero", np.array([1, 2])),
+    (lambda m, a: m.fmod(a, a), "fmod: not supported for bool tensors", np.array([True])),
+    (lambda m, a: m.lerp(a, a.double(), 0.5), ("lerp: expected end to have the input's dtype "
+     "ember.float32, received ember.float64"), rand(2, dtype=np.float32)),
+    (lambda m, a: m.lerp(a, a, a.double()), ("lerp: expected weight to have the input's dtype "
+     "ember.float32 (or to be 0-d), received ember.float64"), rand(2, dtype=np.float32)),
+    (lambda m, a: m.lerp(a, a, 0.5), ("lerp: expected a floating-point tensor, received "
+     "ember.int64"), np.array([1, 2])),
+    (lambda m, a: m.lerp(a, 1.0, 0.5), "lerp: expected end to be a Tensor, received float",
+     rand(2)),
+    (lambda m, a: m.lerp(a, a, "0.5"), ("lerp: expected weight to be a Tensor or a Python "
+     "number, received str"), rand(2)),
+    (lambda m, a: a.float().float_power_(2), ("float_power_: the result has dtype ember.float64, "
+     "which cannot be written in place into a tensor of dtype ember.float32"), rand(2)),
+    (lambda m, a: a.long().float_power_(a), "float_power_: the result has dtype ember.float64",
+     rand(2)),
+    (lambda m, a: m.heaviside(a, a.float()), ("heaviside: expected values to have the input's "
+     "dtype ember.float64, received ember.float32"), rand(2)),
+    (lambda m, a: m.heaviside(a, 0.5), "heaviside: expected values to be a Tensor", rand(2)),
+    (lambda m, a: m.isclose(a, a.float()), ("isclose: expected other to have the input's dtype "
+     "ember.float64, received ember.float32"), rand(2)),
+    (lambda m, a: m.isclose(a, a, rtol=-1), ("isclose: rtol must be greater than or equal to 0, "
+     "received -1"), rand(2)),
+    (lambda m, a: m.isclose(a, a, atol=-0.5), "isclose: atol must be greater than or equal to 0",
+     rand(2)),
+    (lambda m, a: m.isclose(a, 1.0), "isclose: expected other to be a Tensor", rand(2)),
+    (lambda m, a: m.allclose(a, a.long()), "allclose: expected other to have the input's dtype",
+     rand(2)),
+    (lambda m, a: m.allclose(a, a, atol=-1), "allclose: atol must be greater than or equal to 0",
+     rand(2)),
+    (lambda m, a: m.equal(a, 1), "equal: expected other to be a Tensor, received int", rand(2)),
+    (lambda m, a: m.logit(a, eps="0.1"), ("logit: expected eps to be a float or None, received "
+     "'0.1'"), rand(2)),
+    (lambda m, a: m.nan_to_num(a, nan="0"), "nan_to_num: expected nan to be a float or None",
+     rand(2)),
 ]  # fmt: skip
 
 

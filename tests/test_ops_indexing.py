@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -411,6 +412,141 @@ def test_select(dim, index):
     check(lambda m, x: x.select(dim, index), rand(3, 4, dtype=np.float32))
 
 
+INDEX_ADD = [  # (input shape, dim, index, source shape)
+    ((3, 4), 0, np.array([0, 2, 0]), (3, 4)),  # a repeated index adds twice
+    ((3, 4), 1, np.array([3, 1], np.int32), (3, 2)),
+    ((3, 4), -1, np.zeros(0, np.int64), (3, 0)),
+    ((3, 4), 0, np.array(1), (1, 4)),  # a 0-d index is one index
+    ((2, 3, 2), 1, np.array([2, 2, 0, 1]), (2, 4, 2)),
+    ((), 0, np.array([0]), ()),
+]
+
+
+@pytest.mark.parametrize("shape,dim,index,sshape", INDEX_ADD)
+def test_index_add(shape, dim, index, sshape):
+    check(lambda m, x, i, s: m.index_add(x, dim, i, s), rand(*shape), index, rand(*sshape), gradgrad=True)  # fmt: skip
+    check(lambda m, x, i, s: x.index_add(dim, i, s, alpha=-2.5), rand(*shape), index, rand(*sshape), gradgrad=True)  # fmt: skip
+    check(lambda m, x, i, s: x.index_add(dim, i, s, alpha=2), rand(*shape, dtype=np.float32), index, rand(*sshape, dtype=np.float32))  # fmt: skip
+
+
+@pytest.mark.parametrize("alpha", [2.5, -2.5, 3])
+def test_index_add_of_integers_truncates_alpha_like_torch(alpha):
+    x, s = np.arange(12).reshape(3, 4), np.arange(8).reshape(2, 4) - 3
+    check(lambda m, x, i, s: x.index_add(0, i, s, alpha=alpha), x, np.array([2, 2]), s)
+
+
+INDEX_COPY = [  # (input shape, dim, index, source shape): no index repeats
+    ((3, 4), 0, np.array([2, 0]), (2, 4)),
+    ((3, 4), 1, np.array([3, 0, 1]), (3, 3)),
+    ((3, 4), -2, np.zeros(0, np.int64), (0, 4)),
+    ((3, 4), 1, np.array(2), (3, 1)),
+    ((), 0, np.array([0]), ()),
+]
+
+
+@pytest.mark.parametrize("shape,dim,index,sshape", INDEX_COPY)
+def test_index_copy(shape, dim, index, sshape):
+    check(lambda m, x, i, s: m.index_copy(x, dim, i, s), rand(*shape), index, rand(*sshape), gradgrad=True)  # fmt: skip
+    check(lambda m, x, i, s: x.index_copy(dim, i, s), rand(*shape, dtype=np.float32), index, rand(*sshape, dtype=np.float32))  # fmt: skip
+
+
+MASKED_SCATTER = [  # (input shape, mask, source shape)
+    ((3, 4), MASK_45[:3, :4], (12,)),
+    ((3, 4), MASK_45[0, :4], (4, 5)),  # the mask broadcasts; source is read in row-major order
+    ((3, 1), MASK_45[:3, :4], (20,)),  # the input broadcasts too
+    ((3, 4), np.zeros((3, 4), bool), (0,)),
+    ((0, 4), np.zeros((0, 4), bool), (2,)),
+    ((), np.array(False), (3,)),
+]
+
+
+@pytest.mark.parametrize("shape,mask,sshape", MASKED_SCATTER)
+def test_masked_scatter(shape, mask, sshape):
+    check(lambda m, x, k, s: m.masked_scatter(x, k, s), rand(*shape), mask, rand(*sshape), gradgrad=True)  # fmt: skip
+    check(lambda m, x, k, s: x.masked_scatter(k, s), rand(*shape, dtype=np.float32), mask, rand(*sshape, dtype=np.float32))  # fmt: skip
+
+
+def test_masked_scatter_of_a_0d_tensor_writes_the_first_element():
+    # PyTorch 2.x leaves a 0-d input unchanged under a True mask (the 1-element case works),
+    # so the 0-d case is checked against the 1-element one
+    x = ember.masked_scatter(ember.tensor(0.0), ember.tensor(True), ember.tensor([4.0, 5.0]))
+    t = torch.zeros(1).masked_scatter(torch.tensor([True]), torch.tensor([4.0, 5.0]))
+    assert x.shape == () and x.item() == t.item() == 4.0
+
+
+SLICE_SCATTER = [  # (input shape, src shape, dim, start, end, step)
+    ((3, 4), (3, 2), 1, 0, 4, 2),
+    ((3, 4), (3, 2), 1, -2, None, 1),
+    ((3, 4), (3, 2), -1, -10, 2, 1),  # bounds beyond the size are clamped
+    ((3, 4), (3, 0), 1, 3, 1, 1),  # an empty slice
+    ((3, 4), (3, 4), 0, None, None, 1),
+    ((5, 2), (2, 2), 0, 1, None, 3),
+    ((0, 3), (0, 3), 0, None, None, 1),
+]
+
+
+@pytest.mark.parametrize("shape,sshape,dim,start,end,step", SLICE_SCATTER)
+def test_slice_scatter(shape, sshape, dim, start, end, step):
+    check(lambda m, x, s: m.slice_scatter(x, s, dim, start, end, step), rand(*shape), rand(*sshape), gradgrad=True)  # fmt: skip
+    check(lambda m, x, s: x.slice_scatter(s, dim=dim, start=start, end=end, step=step), rand(*shape, dtype=np.float32), rand(*sshape, dtype=np.float32))  # fmt: skip
+
+
+@pytest.mark.parametrize("shape,sshape,dim,index", [((3, 4), (4,), 0, -1), ((3, 4), (3,), 1, 2), ((2, 3, 4), (2, 4), 1, 0), ((3,), (), 0, 1)])  # fmt: skip
+def test_select_scatter(shape, sshape, dim, index):
+    check(lambda m, x, s: m.select_scatter(x, s, dim, index), rand(*shape), rand(*sshape), gradgrad=True)  # fmt: skip
+    check(lambda m, x, s: x.select_scatter(s, dim, index), rand(*shape, dtype=np.float32), rand(*sshape, dtype=np.float32))  # fmt: skip
+
+
+DIAGONAL_SCATTER = [  # (input shape, src shape, offset, dim1, dim2)
+    ((3, 4), (3,), 0, 0, 1),
+    ((3, 4), (3,), 1, 0, 1),
+    ((3, 4), (2,), -1, 0, 1),
+    ((3, 4), (3,), 0, 1, 0),  # the dims reversed
+    ((3, 4), (0,), 5, 0, 1),
+    ((2, 3, 4), (3, 2), 0, 0, 2),  # dims apart: the diagonal is the last dim of src
+    ((2, 3, 4), (2, 2), 1, 2, 1),
+    ((2, 3, 4), (3, 2), -2, -1, 0),
+    ((2, 3, 4), (2, 3), 0, 1, 2),
+]
+
+
+@pytest.mark.parametrize("shape,sshape,offset,dim1,dim2", DIAGONAL_SCATTER)
+def test_diagonal_scatter(shape, sshape, offset, dim1, dim2):
+    check(lambda m, x, s: m.diagonal_scatter(x, s, offset, dim1, dim2), rand(*shape), rand(*sshape), gradgrad=True)  # fmt: skip
+    check(lambda m, x, s: x.diagonal_scatter(s, offset=offset, dim1=dim1, dim2=dim2), rand(*shape, dtype=np.float32), rand(*sshape, dtype=np.float32))  # fmt: skip
+
+
+def test_scatter_ops_cast_src_to_the_input_dtype_like_torch():
+    x = rand(3, 4, dtype=np.float32)
+    check(lambda m, x, s: x.slice_scatter(s, 1, 0, 4, 2), x, rand(3, 2))
+    check(lambda m, x, s: x.select_scatter(s, 0, 1), x, np.arange(4))
+    check(lambda m, x, s: x.diagonal_scatter(s), x, rand(3))
+
+
+@pytest.mark.parametrize(
+    "shape,value,wrap",
+    [((3, 3), 2.5, False), ((7, 3), 2.5, True), ((7, 3), -1.0, False), ((3, 7), 4.0, True),
+     ((3, 3, 3), 0.5, False), ((0, 3), 1.0, False), ((2, 2, 2, 2), 3, True),
+     ((3, 3), np.float64(1.5), False)],
+)  # fmt: skip
+def test_fill_diagonal_(shape, value, wrap):
+    def run(m, x):
+        y = x * 1
+        assert y.fill_diagonal_(value, wrap=wrap) is y
+        return y
+
+    check(run, rand(*shape), gradgrad=True)
+
+
+@pytest.mark.parametrize("dtype,value", [(np.int64, 2.7), (np.uint8, -3), (np.bool_, 1), (np.float32, 7)])  # fmt: skip
+def test_fill_diagonal_of_other_dtypes(dtype, value):
+    check(lambda m, x: x.clone().fill_diagonal_(value), (rand(4, 3) * 5).astype(dtype))
+
+
+def test_fill_diagonal_takes_a_0d_tensor_as_value():
+    check(lambda m, x: x.clone().fill_diagonal_(m.tensor(2.5)), rand(3, 3, dtype=np.float32))
+
+
 # ---------------------------------------------------------------- in-place forms
 INPLACE = [
     ("scatter_", lambda m, y, s: y.scatter_(0, m.tensor(PERM_ROWS), s), (2, 4)),
@@ -420,6 +556,10 @@ INPLACE = [
     ("masked_fill_0d", lambda m, y, s: y.masked_fill_(m.tensor(MASK_45[:3, :4]), s), ()),
     ("index_fill_", lambda m, y, s: y.index_fill_(1, m.tensor([0, 2]), -1.0), None),
     ("index_put_", lambda m, y, s: y.index_put_((m.tensor([0, 0]),), s, accumulate=True), (4,)),
+    ("index_add_", lambda m, y, s: y.index_add_(1, m.tensor([0, 3, 0]), s, alpha=0.5), (3, 3)),
+    ("index_copy_", lambda m, y, s: y.index_copy_(0, m.tensor([2, 0]), s), (2, 4)),
+    ("masked_scatter_", lambda m, y, s: y.masked_scatter_(m.tensor(MASK_45[1, :4]), s), (3, 5)),
+    ("fill_diagonal_", lambda m, y, s: y.fill_diagonal_(-2.0), None),
 ]
 
 
@@ -442,6 +582,36 @@ def test_inplace_forms_bump_version():
     x.index_fill_(0, ember.tensor([2]), 3.0)
     assert x._version == 3
     assert x.tolist() == [[2.0, 1.0, 0.0, 2.0], [2.0, 0.0, 0.0, 2.0], [3.0] * 4]
+
+
+def test_new_inplace_forms_bump_version_and_show_in_views():
+    x = ember.zeros(3, 3)
+    row = x[1]
+    x.index_add_(0, ember.tensor([1, 1]), ember.ones(2, 3))
+    x.index_copy_(1, ember.tensor([2]), ember.full((3, 1), 5.0))
+    x.masked_scatter_(ember.tensor([True, False, False]), ember.tensor([7.0, 8.0, 9.0]))
+    x.fill_diagonal_(-1.0)
+    t = torch.zeros(3, 3)
+    t.index_add_(0, torch.tensor([1, 1]), torch.ones(2, 3))
+    t.index_copy_(1, torch.tensor([2]), torch.full((3, 1), 5.0))
+    t.masked_scatter_(torch.tensor([True, False, False]), torch.tensor([7.0, 8.0, 9.0]))
+    t.fill_diagonal_(-1.0)
+    assert x._version == row._version == 4
+    assert x.tolist() == t.tolist() and row.tolist() == t[1].tolist()
+
+
+@pytest.mark.parametrize(
+    "f",
+    [lambda m, x: x.index_add_(0, m.tensor([0]), m.ones(1, 3)),
+     lambda m, x: x.index_copy_(0, m.tensor([0]), m.ones(1, 3)),
+     lambda m, x: x.masked_scatter_(m.ones(3, dtype=m.bool), m.ones(3)),
+     lambda m, x: x.fill_diagonal_(1.0)],
+)  # fmt: skip
+def test_new_inplace_forms_refuse_a_leaf_that_requires_grad(f):
+    with pytest.raises(RuntimeError, match="a leaf"):
+        f(torch, torch.zeros(3, 3, requires_grad=True))
+    with pytest.raises(RuntimeError, match="a leaf tensor that requires grad"):
+        f(ember, ember.zeros(3, 3, requires_grad=True))
 
 
 # ---------------------------------------------------------------- property test
@@ -564,6 +734,37 @@ OP_ERRORS = [
     ("select_dim", lambda m, x: x.select(2, 0), "select: dim 2 is out of range"),
     ("index_put_shape", lambda m, x: x.index_put((m.tensor([0, 1]),), m.ones(3, dtype=m.float64)), "index_put: shape mismatch"),
     ("masked_fill_inplace_broadcast", lambda m, x: x[:1].clone().masked_fill_(m.ones(3, 4, dtype=m.bool), 1.0), "masked_fill_"),
+    ("index_add_dtype", lambda m, x: x.index_add(0, m.tensor([0]), m.ones(1, 4)), "index_add: expected source of the input's dtype ember.float64, received ember.float32"),
+    ("index_add_count", lambda m, x: x.index_add(0, m.tensor([0, 1]), m.ones(3, 4, dtype=m.float64)), "index_add: expected source of shape (2, 4)"),
+    ("index_add_shape", lambda m, x: x.index_add(0, m.tensor([0]), m.ones(1, 3, dtype=m.float64)), "received (1, 3)"),
+    ("index_add_2d_index", lambda m, x: x.index_add(0, m.tensor([[0]]), m.ones(1, 4, dtype=m.float64)), "index_add: index must be a vector or a scalar"),
+    ("index_add_range", lambda m, x: x.index_add(0, m.tensor([3]), m.ones(1, 4, dtype=m.float64)), "index_add: index 3 is out of bounds for dimension 0 with size 3"),
+    ("index_add_negative", lambda m, x: x.index_add(0, m.tensor([-1]), m.ones(1, 4, dtype=m.float64)), "index_add: index -1 is out of bounds"),
+    ("index_add_float_index", lambda m, x: x.index_add(0, m.tensor([0.0]), m.ones(1, 4, dtype=m.float64)), "index_add: expected index of dtype int64 or int32"),
+    ("index_add_source_list", lambda m, x: x.index_add(0, m.tensor([0]), [1.0]), "index_add: expected source to be a Tensor, received list"),
+    ("index_add_0d", lambda m, x: x[0, 0].clone().index_add(0, m.tensor([0, 0]), m.ones(2, dtype=m.float64)), "index_add: a 0-d input takes one index"),
+    ("index_copy_int32", lambda m, x: x.index_copy(0, m.tensor([0], dtype=m.int32), m.ones(1, 4, dtype=m.float64)), "index_copy: expected index of dtype int64, received ember.int32"),
+    ("index_copy_shape", lambda m, x: x.index_copy(1, m.tensor([0]), m.ones(3, 2, dtype=m.float64)), "index_copy: expected source of shape (3, 1)"),
+    ("index_copy_range", lambda m, x: x.index_copy(1, m.tensor([4]), m.ones(3, 1, dtype=m.float64)), "index_copy: index 4 is out of bounds for dimension 1 with size 4"),
+    ("masked_scatter_few", lambda m, x: x.masked_scatter(m.ones(4, dtype=m.bool), m.ones(11, dtype=m.float64)), "masked_scatter: source has 11 elements, fewer than the 12 True entries"),
+    ("masked_scatter_mask_dtype", lambda m, x: x.masked_scatter(m.ones(4), m.ones(12, dtype=m.float64)), "masked_scatter: expected a mask of dtype bool, received ember.float32"),
+    ("masked_scatter_dtype", lambda m, x: x.masked_scatter(m.ones(4, dtype=m.bool), m.ones(12)), "masked_scatter: expected source of the input's dtype ember.float64, received ember.float32"),
+    ("masked_scatter_shape", lambda m, x: x.masked_scatter(m.ones(2, 4, dtype=m.bool), m.ones(12, dtype=m.float64)), "masked_scatter: the mask of shape (2, 4) does not broadcast"),
+    ("masked_scatter_inplace_broadcast", lambda m, x: x[:, :1].clone().masked_scatter_(m.ones(3, 4, dtype=m.bool), m.ones(12, dtype=m.float64)), "masked_scatter_: the result has shape (3, 4)"),
+    ("slice_scatter_shape", lambda m, x: x.slice_scatter(m.ones(3, 3, dtype=m.float64), 1, 0, 4, 2), "slice_scatter: expected src of the shape of the slice it replaces, (3, 2), received (3, 3)"),
+    ("slice_scatter_step", lambda m, x: x.slice_scatter(m.ones(3, 2, dtype=m.float64), 1, 0, 4, 0), "slice_scatter: slice step must be positive, received 0"),
+    ("slice_scatter_dim", lambda m, x: x.slice_scatter(m.ones(3, 4, dtype=m.float64), 2), "slice_scatter: dim 2 is out of range"),
+    ("slice_scatter_0d", lambda m, x: x[0, 0].clone().slice_scatter(m.ones((), dtype=m.float64)), "slice_scatter: cannot slice a 0-d tensor"),
+    ("slice_scatter_src", lambda m, x: x.slice_scatter([1.0]), "slice_scatter: expected src to be a Tensor, received list"),
+    ("select_scatter_range", lambda m, x: x.select_scatter(m.ones(4, dtype=m.float64), 0, 3), "select_scatter: index 3 is out of range for dimension 0 of size 3"),
+    ("select_scatter_shape", lambda m, x: x.select_scatter(m.ones(1, 4, dtype=m.float64), 0, 1), "select_scatter: expected src of the shape of the slice it replaces, (4,), received (1, 4)"),
+    ("diagonal_scatter_dims", lambda m, x: x.diagonal_scatter(m.ones(3, dtype=m.float64), 0, 0, 0), "diagonal_scatter: dim1 and dim2 must differ"),
+    ("diagonal_scatter_shape", lambda m, x: x.diagonal_scatter(m.ones(2, dtype=m.float64)), "diagonal_scatter: expected src of the shape of the slice it replaces, (3,), received (2,)"),
+    ("diagonal_scatter_1d", lambda m, x: x[0].clone().diagonal_scatter(m.ones(1, dtype=m.float64)), "diagonal_scatter: expected a tensor of at least 2 dimensions"),
+    ("fill_diagonal_1d", lambda m, x: x[0].clone().fill_diagonal_(1.0), "fill_diagonal_: expected a tensor of at least 2 dimensions, received shape (4,)"),
+    ("fill_diagonal_unequal", lambda m, x: x[None].clone().fill_diagonal_(1.0), "fill_diagonal_: a tensor of more than 2 dimensions must have them all of equal length"),
+    ("fill_diagonal_tensor", lambda m, x: x.clone().fill_diagonal_(m.tensor([1.0])), "fill_diagonal_: expected fill_value to be a number or a 0-d Tensor, received a Tensor of shape (1,)"),
+    ("fill_diagonal_overflow", lambda m, x: x.byte().fill_diagonal_(300), "fill_diagonal_: fill_value 300 cannot be converted to ember.uint8"),
 ]  # fmt: skip
 
 

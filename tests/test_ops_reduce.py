@@ -527,3 +527,154 @@ def test_not_a_tensor():
     for op in ("sum", "amax", "max", "logsumexp", "norm", "all"):
         with pytest.raises(TypeError, match=f"{op}: expected input to be a Tensor"):
             getattr(ember, op)([1.0, 2.0], 0)
+
+
+# ---------------------------------------------------------------- nansum, nanmean
+def with_nans(*shape, dtype=np.float64):
+    x = rand(*shape, dtype=dtype)
+    x[x < -0.6] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("op", ["nansum", "nanmean"])
+@pytest.mark.parametrize("shape,dim,keepdim", cases())
+def test_nansum_nanmean(op, shape, dim, keepdim):
+    x = with_nans(*shape)
+    if op == "nanmean" and x.size:
+        x.reshape(-1)[0] = 1.0  # so no slice is all nan (nan, with a nan gradient)
+        if len(shape) == 3:
+            x[:, 0, :] = 0.5
+    check(lambda m, x: getattr(m, op)(x, dim, keepdim), x, gradgrad=True)
+    check(lambda m, x: getattr(x, op)(dim=dim, keepdim=keepdim), x.astype(np.float32))
+
+
+def test_nansum_nanmean_without_nans_are_sum_and_mean():
+    check(lambda m, x: x.nansum(1), rand(2, 3, 4), gradgrad=True)
+    check(lambda m, x: m.nanmean(x, (0, 2)), rand(2, 3, 4), gradgrad=True)
+
+
+def test_nanmean_of_all_nan_slices_is_nan():
+    x = np.array([[np.nan, np.nan], [1.0, np.nan], [2.0, 3.0]])
+    check(lambda m, x: x.nanmean(1), x, gradcheck=False)  # the gradient is nan as in torch
+    check(lambda m, x: x.nanmean(), np.full(3, np.nan), gradcheck=False)
+    check(lambda m, x: x.nanmean(0), rand(0, 3))
+
+
+def test_nansum_nanmean_dtypes():
+    check(lambda m, x: x.nansum(), randint(5, 2, 3, dtype=np.int32))  # -> int64
+    check(lambda m, x: x.nansum(1), randint(2, 2, 3, dtype=np.bool_))
+    check(lambda m, x: x.nansum(dtype=m.int32), randint(5, 2, 3, dtype=np.int32))
+    check(lambda m, x: x.nansum(0, dtype=m.float64), with_nans(3, 2, dtype=np.float32))
+    check(lambda m, x: x.nanmean(1, dtype=m.float64), with_nans(3, 2, dtype=np.float32))
+    check(lambda m, x: x.nansum(dim=()), with_nans(2, 3))
+    check(lambda m, x: x.nansum(1), with_nans(4, 6, dtype=np.float16))
+    check(lambda m, x: x.nanmean(0), rand(4, 6, dtype=np.float16))
+
+
+def test_nanmean_errors():
+    check_raises(lambda m, x: x.nanmean(), randint(5, 3), match="nanmean: expected a floating-point input, received ember.int64")  # fmt: skip
+    check_raises(lambda m, x: x.nanmean(dtype=m.float32), randint(5, 3), match="nanmean: expected a floating-point input")  # fmt: skip
+    check_raises(lambda m, x: x.nanmean(dtype=m.int64), rand(3), match="nanmean: dtype must be a floating-point dtype, received")  # fmt: skip
+    err = check_raises(lambda m, x: x.nansum(2), rand(2, 3), match="nansum: dim 2 is out of range")
+    assert isinstance(err, EmberIndexError)
+
+
+# ---------------------------------------------------------------- var_mean, std_mean
+@dof_warning
+@pytest.mark.parametrize("op", ["var_mean", "std_mean"])
+@pytest.mark.parametrize("shape,dim,keepdim", cases())
+def test_var_mean_std_mean(op, shape, dim, keepdim):
+    check(lambda m, x: getattr(m, op)(x, dim, keepdim=keepdim), rand(*shape), gradgrad=True)
+
+
+@pytest.mark.parametrize("op", ["var_mean", "std_mean"])
+def test_var_mean_std_mean_argument_forms(op):
+    f = lambda *a, **k: lambda m, x: getattr(m, op)(x, *a, **k)
+    check(f(1, correction=0), rand(2, 4, 3), gradgrad=True)
+    check(f((0, 2), correction=2, keepdim=True), rand(2, 4, 3), gradgrad=True)
+    check(f(dim=1, unbiased=False), rand(2, 3))
+    check(f(False), rand(2, 3))
+    check(f(1, True, True), rand(2, 3))
+    check(f(correction=0.5), rand(6, dtype=np.float32))
+    r = getattr(ember, op)(ember.ones(3))
+    assert type(r) is tuple and len(r) == 2
+
+
+def test_var_mean_std_mean_errors():
+    check_raises(lambda m, x: m.var_mean(x), randint(5, 3), match="var_mean: expected a floating-point input, received ember.int64")  # fmt: skip
+    check_raises(lambda m, x: m.std_mean(x, 0, unbiased=True, correction=1), rand(3), match="std_mean: pass either unbiased or correction")  # fmt: skip
+    err = check_raises(lambda m, x: m.var_mean(x, 2), rand(2, 3), match="var_mean: dim 2 is out of range")  # fmt: skip
+    assert isinstance(err, EmberIndexError)
+    with pytest.warns(UserWarning, match="std_mean: degrees of freedom is <= 0"):
+        ember.std_mean(ember.ones(1))
+
+
+# ---------------------------------------------------------------- logcumsumexp
+@pytest.mark.parametrize(
+    "shape,dim", [((), 0), ((), -1), ((0,), 0), ((4,), 0), ((4,), -1), ((2, 3, 4), 0),
+                  ((2, 3, 4), 1), ((2, 3, 4), -1), ((0, 3), 1)],
+)  # fmt: skip
+def test_logcumsumexp(shape, dim):
+    check(lambda m, x: m.logcumsumexp(x, dim), rand(*shape), gradgrad=True)
+    check(lambda m, x: x.logcumsumexp(dim=dim), rand(*shape, dtype=np.float32))
+
+
+def test_logcumsumexp_is_stable_and_handles_infinities():
+    far = np.array([[1000.0, -1000.0, 1001.0, 999.0], [-1000.0, -1001.0, 0.0, -1000.5]])
+    check(lambda m, x: x.logcumsumexp(1), far, gradgrad=True)
+    check(lambda m, x: x.logcumsumexp(1), far.astype(np.float32))
+    inf = np.array([[-INF, -INF, 0.0], [1.0, INF, 2.0], [-INF, 3.0, -INF]])
+    check(lambda m, x: x.logcumsumexp(1), inf, gradcheck=False)  # nan gradients as in torch
+
+
+@pytest.mark.parametrize("dtype", [np.float16, "bfloat16"])
+def test_logcumsumexp_half_precision(dtype):
+    if dtype == "bfloat16":
+        check(lambda m, x: x.to(m.bfloat16).logcumsumexp(1), rand(2, 5, dtype=np.float32))
+    else:
+        check(lambda m, x: x.logcumsumexp(1), rand(2, 5, dtype=dtype))
+
+
+def test_logcumsumexp_errors():
+    check_raises(lambda m, x: x.logcumsumexp(0), randint(5, 3), match="logcumsumexp: expected a floating-point input, received ember.int64")  # fmt: skip
+    check_raises(lambda m, x: m.logcumsumexp(x, None), rand(3), match="logcumsumexp: dim is required")  # fmt: skip
+    check_raises(lambda m, x: m.logcumsumexp(x, (0,)), rand(3), match="logcumsumexp: dim must be a single int")  # fmt: skip
+    err = check_raises(lambda m, x: x.logcumsumexp(2), rand(2, 3), match="logcumsumexp: dim 2 is out of range")  # fmt: skip
+    assert isinstance(err, EmberIndexError)
+
+
+# ---------------------------------------------------------------- aminmax
+@pytest.mark.parametrize("shape,dim,keepdim", cases(NONEMPTY, tuples=False))
+def test_aminmax(shape, dim, keepdim):
+    check(lambda m, x: m.aminmax(x, dim=dim, keepdim=keepdim), rand(*shape), gradgrad=True)
+    check(lambda m, x: x.aminmax(dim=dim, keepdim=keepdim), randint(5, *shape, dtype=np.int32))
+
+
+def test_aminmax_ties_names_and_empty_results():
+    x = np.array([[1.0, 3.0, 3.0, 1.0], [3.0, 3.0, 3.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    for dim in (None, 0, 1):
+        check(lambda m, x, d=dim: x.aminmax(dim=d), x, gradcheck=False)
+    check(lambda m, x: x.aminmax(dim=1), rand(0, 3))
+    check(lambda m, x: x.aminmax(), randint(2, 2, 3, dtype=np.bool_))
+    check(lambda m, x: x.aminmax(dim=0), rand(2, 3, dtype=np.float32))
+    r = ember.tensor([[1.0, 5.0], [7.0, 2.0]]).aminmax(dim=1)
+    assert r._fields == ("min", "max")
+    assert r.min.tolist() == [1.0, 2.0] and r.max.tolist() == [5.0, 7.0]
+
+
+def test_aminmax_errors():
+    check_raises(lambda m, x: x.aminmax(), rand(0, 3), match="aminmax: cannot reduce the empty tensor of shape (0, 3)")  # fmt: skip
+    err = check_raises(lambda m, x: x.aminmax(dim=0), rand(0, 3), match="aminmax: cannot reduce over dim 0, which has size 0")  # fmt: skip
+    assert isinstance(err, IndexError)
+    check_raises(lambda m, x: x.aminmax(dim=(0, 1)), rand(2, 3), match="aminmax: dim must be a single int, received (0, 1)")  # fmt: skip
+    err = check_raises(lambda m, x: x.aminmax(dim=2), rand(2, 3), match="aminmax: dim 2 is out of range")  # fmt: skip
+    assert isinstance(err, EmberIndexError)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("op", ["sum", "mean", "prod", "var", "std", "cumsum"])
+def test_reductions_of_infinities_are_silent(op):
+    # inf - inf is nan without a NumPy warning, as in PyTorch
+    x = np.array([[INF, -INF, 1.0], [INF, 0.0, 2.0]])
+    kw = {"dim": 1} if op == "cumsum" else {}
+    check(lambda m, t: getattr(m, op)(t, **kw), x, grad=False)

@@ -1,7 +1,10 @@
 """Shape ops against PyTorch: values, dtypes, gradients (and second order), views, errors."""
 
+import re
+
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -341,3 +344,198 @@ def test_cat_argument_errors():
     check_raises(lambda m, a: m.cat(a), rand(2), match="cat: expected a list or tuple of Tensors")
     check_raises(lambda m, a: m.cat([a, 1.0]), rand(2), match="received float at position 1")
     check_raises(lambda m: m.stack([]), match="stack: expected a non-empty list")
+
+
+# ---------------------------------------------------------------- new shape ops
+NEW_UNARY = [
+    ("ravel", lambda m, x: x.ravel(), (2, 3)),
+    ("ravel_noncontig", lambda m, x: m.ravel(x.t()), (2, 3)),
+    ("ravel_0d", lambda m, x: m.ravel(x), ()),
+    ("ravel_empty", lambda m, x: x.ravel(), (0, 3)),
+    ("rot90", lambda m, x: m.rot90(x), (2, 3)),
+    ("rot90_k2", lambda m, x: x.rot90(2), (2, 3)),
+    ("rot90_k3_dims", lambda m, x: m.rot90(x, 3, (2, 0)), (2, 3, 4)),
+    ("rot90_neg_k", lambda m, x: x.rot90(-5, [1, 0]), (2, 3)),
+    ("rot90_k0", lambda m, x: m.rot90(x, 0), (2, 3)),
+    ("rot90_neg_dims", lambda m, x: m.rot90(x, 1, (-1, -3)), (2, 3, 4)),
+    ("rot90_empty", lambda m, x: m.rot90(x), (0, 3)),
+    ("tensor_split_sections", lambda m, x: m.tensor_split(x, 3), (7, 2)),
+    ("tensor_split_more_sections", lambda m, x: x.tensor_split(9, dim=0), (7,)),
+    ("tensor_split_dim", lambda m, x: x.tensor_split(2, 1), (2, 5)),
+    ("tensor_split_indices", lambda m, x: m.tensor_split(x, [-2, 3, 1, 10, 20]), (7,)),
+    ("tensor_split_neg_indices", lambda m, x: m.tensor_split(x, (-9, -10)), (7,)),
+    ("tensor_split_indices_dim", lambda m, x: x.tensor_split([1, 3], dim=-1), (2, 5)),
+    ("tensor_split_no_indices", lambda m, x: m.tensor_split(x, []), (3,)),
+    ("tensor_split_empty", lambda m, x: m.tensor_split(x, 2), (0, 4)),
+    ("tensor_split_tensor_sections", lambda m, x: m.tensor_split(x, m.tensor(2)), (5,)),
+    ("tensor_split_tensor_indices", lambda m, x: m.tensor_split(x, m.tensor([2, 4])), (7,)),
+    ("repeat_interleave_flat", lambda m, x: m.repeat_interleave(x, 2), (2, 3)),
+    ("repeat_interleave_dim", lambda m, x: x.repeat_interleave(3, dim=1), (2, 3)),
+    ("repeat_interleave_neg_dim", lambda m, x: x.repeat_interleave(2, -2), (2, 3, 2)),
+    ("repeat_interleave_zero", lambda m, x: m.repeat_interleave(x, 0, 1), (2, 3)),
+    ("repeat_interleave_0d", lambda m, x: m.repeat_interleave(x, 3), ()),
+    ("repeat_interleave_empty", lambda m, x: m.repeat_interleave(x, 2, 0), (0, 3)),
+    ("repeat_interleave_tensor", lambda m, x: m.repeat_interleave(x, m.tensor([1, 0, 2]), dim=1), (2, 3)),
+    ("repeat_interleave_tensor_int32", lambda m, x: x.repeat_interleave(m.tensor([2, 1], dtype=m.int32), 0), (2, 3)),
+    ("repeat_interleave_tensor_flat", lambda m, x: m.repeat_interleave(x, m.tensor([1, 2, 1, 0, 3, 1])), (2, 3)),
+    ("repeat_interleave_tensor_one", lambda m, x: m.repeat_interleave(x, m.tensor([2]), dim=1), (2, 3)),
+    ("repeat_interleave_tensor_0d", lambda m, x: m.repeat_interleave(x, m.tensor(2), dim=0), (2, 3)),
+    ("repeat_interleave_output_size", lambda m, x: m.repeat_interleave(x, 2, 1, output_size=6), (2, 3)),
+    ("atleast_1d", lambda m, x: m.atleast_1d(x), ()),
+    ("atleast_1d_same", lambda m, x: m.atleast_1d(x), (2, 3)),
+    ("atleast_2d_0d", lambda m, x: m.atleast_2d(x), ()),
+    ("atleast_2d_1d", lambda m, x: m.atleast_2d(x), (3,)),
+    ("atleast_2d_3d", lambda m, x: m.atleast_2d(x), (2, 3, 1)),
+    ("atleast_3d_0d", lambda m, x: m.atleast_3d(x), ()),
+    ("atleast_3d_1d", lambda m, x: m.atleast_3d(x), (3,)),
+    ("atleast_3d_2d", lambda m, x: m.atleast_3d(x), (2, 3)),
+    ("atleast_3d_empty", lambda m, x: m.atleast_3d(x), (0,)),
+    ("broadcast_tensors_one", lambda m, x: m.broadcast_tensors(x), (2, 3)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("f,shape", [c[1:] for c in NEW_UNARY], ids=[c[0] for c in NEW_UNARY])
+def test_new_unary_float64(f, shape):
+    check(f, rand(*shape), gradgrad=True)
+
+
+@pytest.mark.parametrize("f,shape", [c[1:] for c in NEW_UNARY], ids=[c[0] for c in NEW_UNARY])
+def test_new_unary_float32_and_int(f, shape):
+    check(f, rand(*shape, dtype=np.float32))
+    check(f, np.arange(int(np.prod(shape)), dtype=np.int32).reshape(shape))
+
+
+def test_repeat_interleave_of_counts_alone():
+    check(lambda m, r: m.repeat_interleave(r), np.array([1, 2, 0, 3]))
+    check(lambda m, r: m.repeat_interleave(r), np.array([2, 1], dtype=np.int32))
+    check(lambda m, r: m.repeat_interleave(r, output_size=3), np.array([1, 2]))
+    check(lambda m, r: m.repeat_interleave(r), np.zeros(0, dtype=np.int64))
+
+
+@pytest.mark.parametrize("fn", ["atleast_1d", "atleast_2d", "atleast_3d"])
+def test_atleast_nd_of_several_tensors(fn):
+    xs = [rand(), rand(3), rand(2, 3), rand(2, 1, 3)]
+    check(lambda m, *xs: getattr(m, fn)(*xs), *xs, gradgrad=True)
+    check(lambda m, *xs: getattr(m, fn)(list(xs)), *xs)
+    check(lambda m, x: getattr(m, fn)([x]), rand(2))  # a list of one gives a tuple of one
+    assert getattr(ember, fn)() == ()
+
+
+def test_new_views_share_memory_and_version():
+    x = ember.zeros(3)
+    views = [ember.atleast_2d(x), ember.atleast_3d(x), x.ravel(), x.tensor_split(2)[1],
+             ember.meshgrid(x, ember.zeros(2), indexing="ij")[0],
+             ember.broadcast_tensors(x, ember.zeros(2, 1))[0]]  # fmt: skip
+    with ember.no_grad():
+        x[2] = 5.0
+    for v in views:
+        assert float(v.max().item()) == 5.0 and v._version == x._version == 1
+    copies = [ember.rot90(x.reshape(1, 3), 0), x.repeat_interleave(1),
+              x.repeat_interleave(ember.tensor([1, 1, 1]))]  # fmt: skip
+    x.mul_(0)
+    for c in copies:
+        assert float(c.max().item()) == 5.0 and c._version == 0
+
+
+MESHGRID = [[(2,), (3,)], [(2,), (3,), (4,)], [(), (3,)], [(3,)], [(0,), (2,)], [(2,), ()]]
+
+
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+@pytest.mark.parametrize("shapes", MESHGRID, ids=str)
+def test_meshgrid(shapes, indexing):
+    xs = [rand(*s) for s in shapes]
+    check(lambda m, *xs: m.meshgrid(*xs, indexing=indexing), *xs, gradgrad=True)
+    f32 = [x.astype(np.float32) for x in xs]
+    check(lambda m, *xs: m.meshgrid(list(xs), indexing=indexing), *f32)
+    check(lambda m, *xs: m.meshgrid(*xs, indexing=indexing), *[np.arange(x.size) for x in xs])
+
+
+@pytest.mark.filterwarnings("ignore:torch.meshgrid:UserWarning")
+def test_meshgrid_without_indexing_warns_and_means_ij():
+    with pytest.warns(UserWarning, match="meshgrid: in an upcoming release it will be required"):
+        check(lambda m, a, b: m.meshgrid(a, b), rand(2), rand(3))
+
+
+BROADCAST = [[(2, 1), (3,)], [(2, 1, 3), (4, 1), ()], [(0, 1), (3,)], [(3,)], [(1,), (1, 1)]]
+
+
+@pytest.mark.parametrize("shapes", BROADCAST, ids=str)
+def test_broadcast_tensors(shapes):
+    xs = [rand(*s) for s in shapes]
+    check(lambda m, *xs: m.broadcast_tensors(*xs), *xs, gradgrad=True)
+    assert ember.broadcast_shapes(*shapes) == tuple(torch.broadcast_shapes(*shapes))
+
+
+def test_broadcast_tensors_keep_dtypes_and_shapes_take_ints():
+    check(lambda m, a, b: m.broadcast_tensors(a, b), rand(2, 1, dtype=np.float32), np.arange(3))
+    assert ember.broadcast_tensors() == ()
+    for shapes in [((2, 1), 3, ()), (), ([2, 1], (3,)), (0, (1,)), ((5, 1, 4), (2, 1))]:
+        assert ember.broadcast_shapes(*shapes) == tuple(torch.broadcast_shapes(*shapes)), shapes
+
+
+@pytest.mark.parametrize("shapes", [[(3,), (3, 2), (3,)], [(), (1, 2)], [(2, 0), (2,)], [(3,)]], ids=str)  # fmt: skip
+def test_column_stack(shapes):
+    check(lambda m, xs: m.column_stack(xs), [rand(*s) for s in shapes], gradgrad=True)
+
+
+@pytest.mark.parametrize("shapes", [[(3,), (1, 3, 2)], [(), ()], [(2, 3), (2, 3)], [(2, 3, 1), (2, 3, 2)]], ids=str)  # fmt: skip
+def test_dstack(shapes):
+    check(lambda m, xs: m.dstack(xs), [rand(*s) for s in shapes], gradgrad=True)
+
+
+def test_stacks_promote():
+    check(lambda m, a, b: m.column_stack([a, b]), rand(3, dtype=np.float32), np.arange(3))
+    check(lambda m, a, b: m.dstack((a, b)), rand(2, dtype=np.float32), rand(2))
+
+
+NEW_ERRORS = [
+    ("rot90_dims_len", lambda m, x: m.rot90(x, 1, (0,)), (2, 3), "rot90: expected 2 rotation dims, received dims=(0,)"),
+    ("rot90_1d", lambda m, x: m.rot90(x), (3,), "rot90: expected a tensor with at least 2 dims, received shape (3,)"),
+    ("rot90_same", lambda m, x: m.rot90(x, 1, (0, -2)), (2, 3), "rot90: expected two different rotation dims, received dim0=0 and dim1=-2"),
+    ("rot90_k_float", lambda m, x: m.rot90(x, 1.5), (2, 3), "rot90: k must be an int, received 1.5"),
+    ("rot90_dim_range", lambda m, x: m.rot90(x, 1, (0, 2)), (2, 3), "rot90: dim 2 is out of range"),
+    ("tensor_split_zero", lambda m, x: m.tensor_split(x, 0), (5,), "tensor_split: number of sections must be greater than 0, received 0"),
+    ("tensor_split_0d", lambda m, x: m.tensor_split(x, 2), (), "tensor_split: expected at least a 1-D tensor, received a 0-d tensor"),
+    ("tensor_split_2d_tensor", lambda m, x: m.tensor_split(x, m.tensor([[2, 4]])), (5,), "tensor_split: expected indices_or_sections to be a 0-D or 1-D tensor, received shape (1, 2)"),
+    ("tensor_split_float_tensor", lambda m, x: m.tensor_split(x, m.tensor([2.0])), (5,), "tensor_split: expected indices_or_sections to be an int64 tensor, received float32"),
+    ("tensor_split_float", lambda m, x: m.tensor_split(x, 2.5), (5,), "tensor_split: expected indices_or_sections to be an int, a list of ints or an int64 tensor, received float"),
+    ("repeat_interleave_negative", lambda m, x: m.repeat_interleave(x, -1), (2, 3), "repeat_interleave: repeats must be non-negative, received -1"),
+    ("repeat_interleave_negative_tensor", lambda m, x: m.repeat_interleave(x, m.tensor([1, -2, 1]), dim=1), (2, 3), "repeat_interleave: repeats must be non-negative, received [1, -2, 1]"),
+    ("repeat_interleave_count", lambda m, x: m.repeat_interleave(x, m.tensor([1, 2]), dim=1), (2, 3), "repeat_interleave: expected one repeat count for each of the 3 slices of dim 1, received 2 counts"),
+    ("repeat_interleave_float", lambda m, x: m.repeat_interleave(x, m.tensor([1.0, 2.0, 1.0]), dim=1), (2, 3), "repeat_interleave: expected repeats of dtype int64 or int32, received float32"),
+    ("repeat_interleave_2d", lambda m, x: m.repeat_interleave(x, m.tensor([[1, 2, 1]]), dim=1), (2, 3), "repeat_interleave: expected repeats to be a 0-D or 1-D tensor, received shape (1, 3)"),
+    ("repeat_interleave_float_int", lambda m, x: m.repeat_interleave(x, 2.0, dim=1), (2, 3), "repeat_interleave: repeats must be an int or an int tensor, received 2.0"),
+    ("repeat_interleave_output_size", lambda m, x: m.repeat_interleave(x, 2, dim=1, output_size=12), (2, 3), "repeat_interleave: output_size 12 does not match the size 6 of the result"),
+    ("repeat_interleave_dim", lambda m, x: m.repeat_interleave(x, 2, dim=2), (2, 3), "repeat_interleave: dim 2 is out of range"),
+    ("repeat_interleave_counts_float", lambda m, x: m.repeat_interleave(x), (3,), "repeat_interleave: expected repeats of dtype int64 or int32, received float64"),
+    ("repeat_interleave_counts_0d", lambda m, x: m.repeat_interleave(x.long()), (), "repeat_interleave: expected the repeats alone to be a 1-D tensor, received shape ()"),
+    ("meshgrid_2d", lambda m, x: m.meshgrid(x, x[0], indexing="ij"), (2, 2), "meshgrid: expected 0-D or 1-D tensors, received shape (2, 2) at position 0"),
+    ("meshgrid_dtype", lambda m, x: m.meshgrid(x, x.float(), indexing="ij"), (2,), "meshgrid: expected all tensors to have the same dtype, received float64 at position 0 and float32 at position 1"),
+    ("meshgrid_indexing", lambda m, x: m.meshgrid(x, x, indexing="ab"), (2,), "meshgrid: indexing must be 'ij' or 'xy', received 'ab'"),
+    ("meshgrid_none", lambda m, x: m.meshgrid(indexing="ij"), (2,), "meshgrid: expected a non-empty list"),
+    ("broadcast_tensors", lambda m, x: m.broadcast_tensors(x, x[:, :2]), (3, 3), "broadcast_tensors: cannot broadcast shapes (3, 3) and (3, 2): size 3 of dim -1 of the first does not match size 2 of the second"),
+    ("column_stack_empty", lambda m, x: m.column_stack([]), (), "column_stack: expected a non-empty list"),
+    ("column_stack_rows", lambda m, x: m.column_stack([x, x[:2]]), (3,), "cat: sizes of tensors must match except in dimension 1"),
+    ("dstack_sizes", lambda m, x: m.dstack([x, x[:2]]), (3,), "cat: sizes of tensors must match except in dimension 2"),
+    ("atleast_type", lambda m, x: m.atleast_2d(x, 1.0), (3,), "atleast_2d: expected tensor 1 to be a Tensor, received float"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("f,shape,match", [c[1:] for c in NEW_ERRORS], ids=[c[0] for c in NEW_ERRORS])  # fmt: skip
+def test_new_errors(f, shape, match):
+    check_raises(f, rand(*shape), match=match)
+
+
+def test_broadcast_shapes_errors():
+    cases = [
+        (((2, 1), (3, 4)), "broadcast_shapes: cannot broadcast shapes (2, 1) and (3, 4)"),
+        (((2, -1),), "broadcast_shapes: sizes must be non-negative, received (2, -1)"),
+    ]
+    for shapes, match in cases:
+        with pytest.raises(Exception):  # noqa: B017 - torch raises several types
+            torch.broadcast_shapes(*shapes)
+        with pytest.raises((TypeError, RuntimeError, ValueError), match=re.escape(match)):
+            ember.broadcast_shapes(*shapes)
+    # stricter than PyTorch, which accepts float sizes here
+    with pytest.raises(TypeError, match="broadcast_shapes: sizes must be ints"):
+        ember.broadcast_shapes((2, 1.0))

@@ -192,6 +192,51 @@ def test_type_names_match_torch(name):
     assert e.float().type(legacy).dtype is e.dtype
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", ["bool", "int32", "float16", "float64"])
+def test_dims_numel_and_kind_queries_match_torch(shape, name):
+    e, t = ember.zeros(shape, dtype=getattr(ember, name)), torch.zeros(shape, dtype=getattr(torch, name))  # fmt: skip
+    assert e.ndimension() == t.ndimension()
+    assert ember.numel(e) == torch.numel(t) and e.nelement() == t.nelement()
+    assert ember.is_floating_point(e) == torch.is_floating_point(t) == e.is_floating_point()
+    assert ember.is_complex(e) == torch.is_complex(t) == e.is_complex()
+
+
+@pytest.mark.parametrize("data", [[0.0], 1.5, [[0]], True, [[[False]]], -3])
+def test_is_nonzero_matches_torch(data):
+    e, t = pair(data)
+    assert ember.is_nonzero(e) == torch.is_nonzero(t) == e.is_nonzero()
+
+
+@pytest.mark.parametrize(
+    "f,match",
+    [(lambda m: m.is_nonzero(m.tensor([])), "is_nonzero: expected a tensor with one element, received one with no elements"),
+     (lambda m: m.tensor([1, 2]).is_nonzero(), "received one with 2 elements"),
+     (lambda m: m.numel([1, 2]), "numel: expected input to be a Tensor, received list"),
+     (lambda m: m.is_floating_point(1.0), "is_floating_point: expected input to be a Tensor, received float"),
+     (lambda m: m.is_complex(np.zeros(2)), "is_complex: expected input to be a Tensor, received ndarray"),
+     (lambda m: m.zeros(2).type_as(3), "type_as: expected other to be a Tensor, received int")],
+)  # fmt: skip
+def test_query_errors(f, match):
+    check_raises(f, match=match)
+
+
+@pytest.mark.parametrize("src", ["bool", "int64", "float32"])
+@pytest.mark.parametrize("dst", ["uint8", "int32", "float16", "float64"])
+def test_type_as_matches_torch(src, dst):
+    e, t = pair([[1.7, -2.7, 0.0]] if src != "bool" else [[1, 0, 1]], dtype=src)
+    eo = e.type_as(ember.zeros(1, dtype=getattr(ember, dst)))
+    to = t.type_as(torch.zeros(1, dtype=getattr(torch, dst)))
+    assert eo.dtype.name == TORCH_TO_NAME[to.dtype]
+    np.testing.assert_array_equal(eo.float().numpy(), to.float().numpy())
+
+
+def test_type_as_returns_self_when_nothing_changes_and_is_differentiable():
+    x = ember.ones(2)
+    assert x.type_as(ember.zeros(3)) is x
+    check(lambda m, x, y: x.type_as(y) * y, rand(3), rand(3, dtype=np.float32))
+
+
 # ---------------------------------------------------------------- detach / clone
 def test_detach_shares_data_and_drops_the_graph():
     for m in (ember, torch):

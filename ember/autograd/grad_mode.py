@@ -1,4 +1,4 @@
-"""Switches for gradient recording: no_grad, enable_grad, set_grad_enabled."""
+"""Switches for gradient recording: no_grad, enable_grad, set_grad_enabled, inference_mode."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import functools
 
 class _State:
     enabled = True
+    inference = False
 
 
 state = _State()
@@ -14,6 +15,11 @@ state = _State()
 
 def is_grad_enabled() -> bool:
     return state.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether an ``inference_mode()`` block or decorated function is running."""
+    return state.inference
 
 
 class _Mode:
@@ -72,3 +78,39 @@ class set_grad_enabled(_Mode):
     def __call__(self, fn):
         state.enabled = self.prev  # used as a decorator: creating it changed nothing
         return super().__call__(fn)
+
+
+class inference_mode(_Mode):
+    """Run without recording operations, for inference: ``with ember.inference_mode(): ...``,
+    ``@ember.inference_mode()`` or ``@ember.inference_mode``. In ember it is ``no_grad`` that
+    also sets ``is_inference_mode_enabled()``; ``inference_mode(False)`` turns recording
+    back on, as in PyTorch.
+    """
+
+    def __new__(cls, mode=True):
+        if mode is None or isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # used bare as a decorator: @ember.inference_mode
+
+    def __init__(self, mode: bool = True):
+        self.inference = bool(mode)
+        self.mode = not self.inference
+
+    def __enter__(self):
+        self.prev_inference = state.inference
+        state.inference = self.inference
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        state.inference = self.prev_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        inference = self.inference
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(inference):
+                return fn(*args, **kwargs)
+
+        return wrapper

@@ -15,12 +15,17 @@ from ember.ops._util import check_tensor, is_number, promote, quiet, tensor_meth
 from ember.tensor import Tensor
 
 __all__ = [
-    "abs", "add", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp",
-    "clip", "clone", "cos", "div", "eq", "erf", "exp", "expm1", "floor", "floor_divide", "ge",
-    "gt", "isfinite", "isinf", "isnan", "le", "log", "log1p", "logical_and", "logical_not",
-    "logical_or", "logical_xor", "lt", "maximum", "minimum", "mul", "ne", "neg", "pow", "relu",
-    "relu_", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "sub", "tanh",
-    "true_divide", "where",
+    "abs", "absolute", "acos", "acosh", "add", "allclose", "arccos", "arccosh", "arcsin", "arcsinh",
+    "arctan", "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+    "bitwise_not", "bitwise_or", "bitwise_xor", "ceil", "clamp", "clip", "clone", "copysign", "cos",
+    "cosh", "deg2rad", "digamma", "div", "eq", "equal", "erf", "erfinv", "exp", "exp2", "expm1",
+    "fix", "float_power", "floor", "floor_divide", "fmod", "frac", "ge", "gt", "heaviside", "hypot",
+    "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "lgamma", "log", "log1p", "log2",
+    "log10", "logaddexp", "logaddexp2", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logit", "lt", "maximum", "minimum", "mul", "nan_to_num", "ne", "neg", "negative", "positive",
+    "pow", "rad2deg", "reciprocal", "relu", "relu_", "remainder", "round", "rsqrt", "sgn",
+    "sigmoid", "sign", "signbit", "sin", "sinh", "sqrt", "square", "sub", "tan", "tanh",
+    "true_divide", "trunc", "where", "xlogy",
 ]  # fmt: skip
 
 # NumPy warns about inf/nan results (1/0, log(0), exp(1000)); PyTorch returns them silently.
@@ -843,13 +848,24 @@ def _erf_array(x):
         total = total * s2 + c
     y[small] = (2 / math.sqrt(math.pi)) * s * xp.exp(-s2) * total
     big = ~small
-    c = xp.minimum(a[big], 10.0)  # erf(10) == 1 in float64; caps inf
+    y[big] = 1 - _erfc_fraction(xp, xp.minimum(a[big], 10.0))  # erf(10) == 1; caps inf
+    y = xp.where(xp.isnan(a), a, y)
+    return xp.copysign(y.reshape(x.shape), x).astype(x.dtype)
+
+
+def _erfc_fraction(xp, c):
+    """erfc(c) for float64 c >= 2.5, by the continued fraction of ``_erf_array``."""
     t = c
     for k in range(_ERFC_FRACTION_TERMS, 0, -1):
         t = c + (k / 2) / t
-    y[big] = 1 - xp.exp(-c * c) / (math.sqrt(math.pi) * t)
-    y = xp.where(xp.isnan(a), a, y)
-    return xp.copysign(y.reshape(x.shape), x).astype(x.dtype)
+    return xp.exp(-c * c) / (math.sqrt(math.pi) * t)
+
+
+def _erfc_array(x):
+    """erfc(x) = 1 - erf(x) for float64 x >= 0: beyond 2.5, where 1 - erf would lose the
+    relative precision, from the continued fraction itself."""
+    xp = get_array_module(x)
+    return xp.where(x < _ERF_CUT, 1 - _erf_array(x), _erfc_fraction(xp, xp.maximum(x, _ERF_CUT)))
 
 
 class Erf(Function):
@@ -1043,6 +1059,744 @@ def isfinite(input) -> Tensor:
     return _special("isfinite", input, "isfinite", True)
 
 
+# ---------------------------------------------------------------- more math
+_LN2 = math.log(2)
+_LN10 = math.log(10)
+_DEG_TO_RAD = math.pi / 180
+_RAD_TO_DEG = 180 / math.pi
+
+
+class Tan(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        y = get_array_module(x).tan(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * (1 + y * y)
+
+
+class Sinh(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).sinh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * cosh(x)
+
+
+class Cosh(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).cosh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * sinh(x)
+
+
+class Asin(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).arcsin(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * rsqrt(1 - x * x)
+
+
+class Acos(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).arccos(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * -rsqrt(1 - x * x)
+
+
+class Atan(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).arctan(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (x * x + 1)
+
+
+class Asinh(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).arcsinh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * rsqrt(x * x + 1)
+
+
+class Acosh(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).arccosh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * rsqrt(x * x - 1)
+
+
+class Atanh(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).arctanh(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (1 - x * x)
+
+
+class Reciprocal(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        y = get_array_module(x).reciprocal(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return -gy * (y * y)
+
+
+class Log2(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).log2(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (x * _LN2)
+
+
+class Log10(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return get_array_module(x).log10(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (x * _LN10)
+
+
+class Exp2(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        y = get_array_module(x).exp2(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * y * _LN2
+
+
+class Logit(Function):
+    """``log(z / (1 - z))`` with z = x, or x clamped to [eps, 1 - eps] when eps is given
+    (None or >= 0)."""
+
+    @staticmethod
+    @_quiet
+    def forward(ctx, x, eps):
+        xp = get_array_module(x)
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        if eps is not None:
+            lo, hi = xp.asarray([eps, 1 - eps]).astype(x.dtype)
+            # as PyTorch: below lo gives lo, else above hi gives hi (so hi where lo > hi)
+            x = xp.where(x < lo, lo, xp.where(x > hi, hi, x))
+        return xp.log(x / (1 - x))
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        eps = ctx.eps
+        gx = gy / (x * (1 - x))
+        if eps is None:  # outside [0, 1] logit is nan, and so is its gradient
+            return where((x < 0) | (x > 1), math.nan, gx), None
+        return where((x < eps) | (x > 1 - eps), 0.0, gx), None  # the clamped part is flat
+
+
+def _largest(dt) -> float:
+    """The largest finite number of a floating NumPy dtype (bfloat16's from ml_dtypes)."""
+    if dt.kind == "V":
+        return float(dtypes._ml_dtypes.finfo(dt).max)
+    return float(np.finfo(dt).max)
+
+
+class NanToNum(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x, nan, posinf, neginf):
+        xp = get_array_module(x)
+        finite = xp.isfinite(x)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(finite)
+        big = _largest(x.dtype)
+        posinf = big if posinf is None else posinf
+        neginf = -big if neginf is None else neginf
+        # cast as PyTorch does: a replacement too large for the dtype becomes inf
+        fills = xp.asarray([nan, posinf, neginf], dtype=xp.float64).astype(x.dtype)
+        y = xp.where(xp.isnan(x), fills[0], x)
+        y = xp.where(x == xp.inf, fills[1], y)
+        return xp.where(x == -xp.inf, fills[2], y)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (finite,) = ctx.saved_tensors
+        return where(finite, gy, 0.0), None, None, None
+
+
+@tensor_method
+def square(input) -> Tensor:
+    """``input * input``; integer tensors stay integer and bool ones become int64 (as
+    ``input ** 2``). Example: ``ember.square(ember.tensor([-2, 3]))`` is ``tensor([4, 9])``."""
+    check_tensor(input, "square")
+    return pow(input, 2)
+
+
+@tensor_method
+def tan(input) -> Tensor:
+    """The tangent (radians); integer inputs give the default float dtype."""
+    return Tan.apply(_float_input(input, "tan"))
+
+
+@tensor_method
+def sinh(input) -> Tensor:
+    """The hyperbolic sine."""
+    return Sinh.apply(_float_input(input, "sinh"))
+
+
+@tensor_method
+def cosh(input) -> Tensor:
+    """The hyperbolic cosine."""
+    return Cosh.apply(_float_input(input, "cosh"))
+
+
+@tensor_method
+def asin(input) -> Tensor:
+    """The inverse sine, in [-pi/2, pi/2]; nan outside [-1, 1]."""
+    return Asin.apply(_float_input(input, "asin"))
+
+
+@tensor_method
+def acos(input) -> Tensor:
+    """The inverse cosine, in [0, pi]; nan outside [-1, 1]."""
+    return Acos.apply(_float_input(input, "acos"))
+
+
+@tensor_method
+def atan(input) -> Tensor:
+    """The inverse tangent, in (-pi/2, pi/2)."""
+    return Atan.apply(_float_input(input, "atan"))
+
+
+@tensor_method
+def asinh(input) -> Tensor:
+    """The inverse hyperbolic sine."""
+    return Asinh.apply(_float_input(input, "asinh"))
+
+
+@tensor_method
+def acosh(input) -> Tensor:
+    """The inverse hyperbolic cosine; nan below 1."""
+    return Acosh.apply(_float_input(input, "acosh"))
+
+
+@tensor_method
+def atanh(input) -> Tensor:
+    """The inverse hyperbolic tangent; +-inf at +-1 and nan outside [-1, 1]."""
+    return Atanh.apply(_float_input(input, "atanh"))
+
+
+@tensor_method
+def arcsin(input) -> Tensor:
+    """An alias of ``asin``."""
+    return Asin.apply(_float_input(input, "arcsin"))
+
+
+@tensor_method
+def arccos(input) -> Tensor:
+    """An alias of ``acos``."""
+    return Acos.apply(_float_input(input, "arccos"))
+
+
+@tensor_method
+def arctan(input) -> Tensor:
+    """An alias of ``atan``."""
+    return Atan.apply(_float_input(input, "arctan"))
+
+
+@tensor_method
+def arcsinh(input) -> Tensor:
+    """An alias of ``asinh``."""
+    return Asinh.apply(_float_input(input, "arcsinh"))
+
+
+@tensor_method
+def arccosh(input) -> Tensor:
+    """An alias of ``acosh``."""
+    return Acosh.apply(_float_input(input, "arccosh"))
+
+
+@tensor_method
+def arctanh(input) -> Tensor:
+    """An alias of ``atanh``."""
+    return Atanh.apply(_float_input(input, "arctanh"))
+
+
+@tensor_method
+def reciprocal(input) -> Tensor:
+    """``1 / input``; integer inputs give the default float dtype (inf at 0)."""
+    return Reciprocal.apply(_float_input(input, "reciprocal"))
+
+
+@tensor_method
+def log2(input) -> Tensor:
+    """The base-2 logarithm; -inf at 0 and nan below."""
+    return Log2.apply(_float_input(input, "log2"))
+
+
+@tensor_method
+def log10(input) -> Tensor:
+    """The base-10 logarithm; -inf at 0 and nan below."""
+    return Log10.apply(_float_input(input, "log10"))
+
+
+@tensor_method
+def exp2(input) -> Tensor:
+    """``2 ** input``; integer inputs give the default float dtype."""
+    return Exp2.apply(_float_input(input, "exp2"))
+
+
+@tensor_method
+def trunc(input) -> Tensor:
+    """Round toward zero (drop the fractional part); integer tensors are returned as a copy.
+    Its gradient is zero. Example: ``ember.trunc(ember.tensor([-1.7, 1.7]))`` is
+    ``tensor([-1., 1.])``."""
+    return _rounding("trunc", input, lambda xp, x: xp.trunc(x))
+
+
+@tensor_method
+def fix(input) -> Tensor:
+    """An alias of ``trunc``."""
+    return _rounding("fix", input, lambda xp, x: xp.trunc(x))
+
+
+@tensor_method
+def frac(input) -> Tensor:
+    """The fractional part ``input - trunc(input)``, with the sign of ``input`` (nan for
+    infinities); floating-point tensors only. Its gradient is 1."""
+    x = _float_only(input, "frac")
+    return x - trunc(x)
+
+
+@tensor_method
+def deg2rad(input) -> Tensor:
+    """Degrees to radians, ``input * pi / 180``; integer inputs give the default float dtype."""
+    return mul(_float_input(input, "deg2rad"), _DEG_TO_RAD)
+
+
+@tensor_method
+def rad2deg(input) -> Tensor:
+    """Radians to degrees, ``input * 180 / pi``; integer inputs give the default float dtype."""
+    return mul(_float_input(input, "rad2deg"), _RAD_TO_DEG)
+
+
+@tensor_method
+def logit(input, eps: float | None = None) -> Tensor:
+    """``log(p / (1 - p))``, the inverse of ``sigmoid``, with p = ``input`` clamped to
+    [eps, 1 - eps] when ``eps`` is given (there the gradient is 0); without eps (or with a
+    negative one), nan outside [0, 1].
+    Example: ``ember.logit(ember.tensor([0.0, 0.5]), eps=1e-6)``."""
+    x = _float_input(input, "logit")
+    if eps is not None and (not is_number(eps) or isinstance(eps, bool)):
+        raise TypeError(f"logit: expected eps to be a float or None, received {eps!r}")
+    # a negative eps clamps nothing, and is None (as in PyTorch's gradient)
+    return Logit.apply(x, None if eps is None or eps < 0 else float(eps))
+
+
+@tensor_method
+def nan_to_num(input, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:  # fmt: skip
+    """``input`` with nan replaced by ``nan``, +inf by ``posinf`` and -inf by ``neginf``
+    (by default the largest and the lowest finite number of the dtype). Integer and bool
+    tensors are returned as a copy. The gradient passes at finite elements only.
+
+    Example: ``ember.nan_to_num(x, nan=0.0, posinf=1e4)``.
+    """
+    check_tensor(input, "nan_to_num")
+    for name, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+        if v is not None and (not is_number(v) or isinstance(v, bool)):
+            raise TypeError(f"nan_to_num: expected {name} to be a float or None, received {v!r}")
+    if input._data.dtype.kind not in "fV":
+        return Tensor._make(input._data.copy())
+    return NanToNum.apply(input, 0.0 if nan is None else float(nan),
+                          None if posinf is None else float(posinf),
+                          None if neginf is None else float(neginf))  # fmt: skip
+
+
+@tensor_method
+def sgn(input) -> Tensor:
+    """The sign of each element, -1, 0 or 1 (``sign`` for real tensors); gradient zero."""
+    check_tensor(input, "sgn")
+    return Step.apply(input, _sign_array)
+
+
+@tensor_method
+def signbit(input) -> Tensor:
+    """True where the sign bit is set: negative numbers, -0.0, -inf and negative nans (a bool
+    tensor, no gradient)."""
+    check_tensor(input, "signbit")
+    x = input._data
+    if x.dtype.kind in "fV":
+        return _result(get_array_module(x).signbit(x))
+    return _result(x < 0)  # integers have no -0; False throughout for bool and uint8
+
+
+@tensor_method
+def positive(input) -> Tensor:
+    """``input`` itself (``+input``); bool tensors are rejected, as in PyTorch."""
+    check_tensor(input, "positive")
+    _no_bool(input, "positive", "the + operator on a bool tensor is not supported")
+    return input
+
+
+@tensor_method
+def negative(input) -> Tensor:
+    """An alias of ``neg``: ``-input``."""
+    check_tensor(input, "negative")
+    _no_bool(
+        input, "negative", "negation of a bool tensor is not supported; use ~ or logical_not()"
+    )
+    return Neg.apply(input)
+
+
+@tensor_method
+def absolute(input) -> Tensor:
+    """An alias of ``abs``: ``|input|``."""
+    check_tensor(input, "absolute")
+    _no_bool(input, "absolute")
+    return Abs.apply(input)
+
+
+# ---------------------------------------------------------------- special functions
+# Bernoulli numbers B_2, B_4, ..., B_20: the asymptotic (Stirling) series of lgamma, digamma
+# and the polygamma functions.
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510,
+              43867 / 798, -174611 / 330)  # fmt: skip
+_EULER_GAMMA = 0.57721566490153286061
+
+
+def _zeta_values(n):
+    """zeta(k) for k = 2 .. n, by Euler-Maclaurin summation (to float64 precision)."""
+    values = []
+    big = 10
+    for k in range(2, n + 1):
+        total = math.fsum(j**-k for j in range(1, big)) + big ** (1 - k) / (k - 1) + big**-k / 2
+        rising = k  # k (k + 1) ... (k + 2m - 2)
+        for m, b in enumerate(_BERNOULLI[:8], start=1):
+            total += b / math.factorial(2 * m) * rising * big ** (-k - 2 * m + 1)
+            rising *= (k + 2 * m - 1) * (k + 2 * m)
+        values.append(total)
+    return values
+
+
+# lgamma(1 + z) = -gamma z + sum_k (-1)^k zeta(k) / k z^k, for |z| < 1: lgamma near its
+# zeros at 1 and 2, where a sum of larger terms would lose the relative precision
+_LGAMMA_SERIES = [(-1) ** k * z / k for k, z in enumerate(_zeta_values(24), start=2)]
+_LGAMMA_NEAR = 0.2  # the series within 0.2 of 1 and 2 (0.2^24 / 24 < 1e-18)
+_STIRLING_FROM = 8.0  # the asymptotic series from 8 on (its next term is below 1e-16 there)
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+_LOG_PI = math.log(math.pi)
+
+
+def _lgamma_series(xp, z):
+    total = xp.zeros_like(z)
+    for c in reversed(_LGAMMA_SERIES):
+        total = (total + c) * z
+    return (total - _EULER_GAMMA) * z
+
+
+def _lgamma_positive(xp, x):
+    """lgamma of float64 x > 0 (any value, +inf included)."""
+    # shift x up to STIRLING_FROM: lgamma(x) = lgamma(x + n) - log(x (x + 1) ... (x + n - 1))
+    n = int(_STIRLING_FROM)
+    product = xp.ones_like(x)
+    for k in range(n):
+        product *= xp.where(x + k < _STIRLING_FROM, x + k, 1.0)
+    s = xp.where(x < _STIRLING_FROM, x + xp.ceil(_STIRLING_FROM - x), x)
+    inv, inv2 = 1 / s, 1 / (s * s)
+    tail = xp.zeros_like(s)
+    for m in range(len(_BERNOULLI[:8]), 0, -1):
+        tail = tail * inv2 + _BERNOULLI[m - 1] / (2 * m * (2 * m - 1))
+    y = (s - 0.5) * xp.log(s) - s + _HALF_LOG_2PI + tail * inv - xp.log(product)
+    z1, z2 = x - 1, x - 2
+    y = xp.where(xp.abs(z1) < _LGAMMA_NEAR, _lgamma_series(xp, z1), y)
+    near2 = xp.abs(z2) < _LGAMMA_NEAR  # lgamma(2 + z) = log(1 + z) + lgamma(1 + z)
+    y = xp.where(near2, xp.log1p(z2) + _lgamma_series(xp, z2), y)
+    return xp.where(x == xp.inf, xp.inf, y)  # not inf - inf
+
+
+def _sin_pi(xp, x):
+    """sin(pi x), exact at whole numbers: pi x itself is rounded, x - trunc(x) is exact."""
+    r = x - xp.trunc(x)
+    odd = xp.fmod(xp.trunc(x), 2) != 0
+    s = xp.sin(math.pi * r)
+    return xp.where(odd, -s, s)
+
+
+def _lgamma_array(x):
+    """log|Gamma(x)|, vectorised, in float64 whatever the input's dtype (the result has the
+    input's dtype): inf at 0, at the negative integers and at +-inf. Below 0 by the
+    reflection lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x)."""
+    xp = get_array_module(x)
+    a = x.astype(xp.float64)
+    neg = a < 0
+    pos = _lgamma_positive(xp, xp.where(neg, 1 - a, a))
+    # log(pi) - log|sin(pi x)|, not log(pi / |sin(pi x)|), which overflows next to -0
+    reflected = _LOG_PI - xp.log(xp.abs(_sin_pi(xp, a))) - pos
+    y = xp.where(neg, reflected, pos)
+    y = xp.where((a <= 0) & (a == xp.trunc(a)), xp.inf, y)  # poles, and -inf
+    return y.astype(x.dtype)
+
+
+_PSI_10 = 2.25175258906672110764  # digamma(10)
+# digamma(x) ~ log(x) - 1/(2x) - sum_k B_2k / (2k x^2k), for x >= 10
+_DIGAMMA_TAIL = [b / (2 * k) for k, b in enumerate(_BERNOULLI[:7], start=1)]
+
+
+def _digamma_array(x):
+    """The digamma function Gamma'(x) / Gamma(x), in float64 whatever the input's dtype, by
+    PyTorch's method (and so with its values): below 0 the reflection
+    digamma(x) = digamma(1 - x) - pi / tan(pi x); then digamma(x) = digamma(x + 1) - 1 / x up
+    to 10, and the asymptotic series from there. -inf at +0, +inf at -0, nan at the
+    negative integers and -inf."""
+    xp = get_array_module(x)
+    a = x.astype(xp.float64)
+    neg = a < 0
+    s = xp.where(neg, 1 - a, a)
+    y = xp.zeros_like(s)
+    for _ in range(10):  # s >= 10 after at most 10 steps (nan stays nan)
+        low = s < 10
+        y -= xp.where(low, 1 / s, 0.0)
+        s = xp.where(low, s + 1, s)
+    inv2 = 1 / (s * s)
+    tail = xp.zeros_like(s)
+    for c in reversed(_DIGAMMA_TAIL):
+        tail = (tail + c) * inv2
+    tail = xp.where(s < 1e17, tail, 0.0)
+    y += xp.where(s == 10, _PSI_10, xp.log(s) - 0.5 / s - tail)
+    r = a - xp.trunc(a)  # tan(pi x) from the fractional part, which is exact
+    y = xp.where(neg, y - math.pi / xp.tan(math.pi * r), y)
+    y = xp.where(neg & (a == xp.trunc(a)), xp.nan, y)
+    y = xp.where(a == 0, xp.copysign(xp.inf, -a), y)
+    return y.astype(x.dtype)
+
+
+def _cot_derivative_polynomials(n):
+    """Coefficients (highest power first) of P_0 .. P_n, where the k-th derivative of
+    cot(pi x) is pi^k P_k(cot(pi x)): P_0(c) = c, P_(k+1)(c) = -(1 + c^2) P_k'(c)."""
+    polys = [np.array([1.0, 0.0])]
+    for _ in range(n):
+        polys.append(-np.polymul([1.0, 0.0, 1.0], np.polyder(polys[-1])))
+    return polys
+
+
+_POLYGAMMA_FROM = 12.0
+
+
+def _polygamma_array(n, x):
+    """The n-th derivative of digamma (n >= 1), in float64 whatever the input's dtype:
+    psi_n(x) = (-1)^(n+1) n! sum_k 1 / (x + k)^(n+1). Up to 12 by that sum's first terms,
+    from there the asymptotic series; below 1/2 by the reflection
+    psi_n(x) = (-1)^n psi_n(1 - x) - pi^(n+1) P_n(cot(pi x)). +-inf at the poles."""
+    xp = get_array_module(x)
+    a = x.astype(xp.float64)
+    low = a < 0.5
+    s = xp.where(low, 1 - a, a)
+    y = xp.zeros_like(s)
+    for _ in range(int(_POLYGAMMA_FROM)):
+        near = s < _POLYGAMMA_FROM
+        y += xp.where(near, s ** -(n + 1), 0.0)
+        s = xp.where(near, s + 1, s)
+    # sum_k 1 / (s + k)^(n+1)
+    #   ~ 1 / (n s^n) + 1 / (2 s^(n+1)) + sum_j B_2j (2j + n - 1)! / ((2j)! n!) / s^(2j+n)
+    inv, inv2 = 1 / s, 1 / (s * s)
+    tail = xp.zeros_like(s)
+    for j in range(len(_BERNOULLI[:8]), 0, -1):
+        c = _BERNOULLI[j - 1] * math.factorial(2 * j + n - 1)
+        tail = (tail + c / (math.factorial(2 * j) * math.factorial(n))) * inv2
+    y += inv**n * (1 / n + 0.5 * inv + tail)
+    y *= (-1) ** (n + 1) * math.factorial(n)
+    c = 1 / xp.tan(math.pi * (a - xp.trunc(a)))  # cot(pi x) from the exact fractional part
+    p = xp.zeros_like(c)
+    for k in _cot_derivative_polynomials(n)[n]:
+        p = p * c + k
+    y = xp.where(low, (-1) ** n * y - math.pi ** (n + 1) * p, y)
+    # the poles: psi_n(x) ~ (-1)^(n+1) n! / x^(n+1) near 0, from the side of 0's sign
+    pole = (a <= 0) & (a == xp.trunc(a))
+    at_pole = xp.inf if n % 2 else xp.where(a == 0, -xp.copysign(xp.inf, a), xp.nan)
+    return xp.where(pole, at_pole, y).astype(x.dtype)
+
+
+# erfinv's first guess (G. L. Pavlis's rational approximations, as in PyTorch's erfinv),
+# which three Newton steps on erf (or, in the tails, on erfc) bring to float64 precision
+_ERFINV_A = (0.886226899, -1.645349621, 0.914624893, -0.140543331)
+_ERFINV_B = (-2.118377725, 1.442710462, -0.329097515, 0.012229801)
+_ERFINV_C = (-1.970840454, -1.624906493, 3.429567803, 1.641345311)
+_ERFINV_D = (3.543889200, 1.637067800)
+
+
+def _erfinv_array(y):
+    """The inverse of erf on [-1, 1]: +-inf at +-1, nan outside; in float64 whatever the
+    input's dtype (the result has the input's dtype). Beyond |y| = 0.5 the Newton steps
+    solve erfc(x) = 1 - |y| (exact there), which keeps the precision up to |y| = 1 - 1e-16."""
+    xp = get_array_module(y)
+    t = xp.abs(y.astype(xp.float64))
+    z = t * t
+    a, b = _ERFINV_A, _ERFINV_B
+    central = t * (((a[3] * z + a[2]) * z + a[1]) * z + a[0])
+    central /= (((b[3] * z + b[2]) * z + b[1]) * z + b[0]) * z + 1
+    w = xp.sqrt(-xp.log((1 - xp.minimum(t, 1.0)) / 2))
+    c, d = _ERFINV_C, _ERFINV_D
+    tail = (((c[3] * w + c[2]) * w + c[1]) * w + c[0]) / ((d[1] * w + d[0]) * w + 1)
+    x = xp.where(t <= 0.7, central, tail)
+    x = xp.where(t < 1, x, 0.0)  # no Newton steps from inf or nan
+    upper = t > 0.5
+    for _ in range(3):
+        residual = xp.where(upper, (1 - t) - _erfc_array(x), _erf_array(x) - t)
+        x = x - residual / ((2 / math.sqrt(math.pi)) * xp.exp(-x * x))
+    x = xp.where(t == 1, xp.inf, xp.where(t > 1, xp.nan, x))  # and nan stays nan
+    return xp.copysign(x, y).astype(y.dtype)
+
+
+class Lgamma(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _lgamma_array(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * digamma(x)
+
+
+class Digamma(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _digamma_array(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * Polygamma.apply(x, 1)
+
+
+class Polygamma(Function):
+    """The n-th derivative of digamma (n >= 1): digamma's gradient, and that gradient's."""
+
+    @staticmethod
+    @_quiet
+    def forward(ctx, x, n):
+        ctx.save_for_backward(x)
+        ctx.n = n
+        return _polygamma_array(n, x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * Polygamma.apply(x, ctx.n + 1), None
+
+
+class Erfinv(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, x):
+        y = _erfinv_array(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * ((math.sqrt(math.pi) / 2) * exp(y * y))
+
+
+@tensor_method
+def lgamma(input) -> Tensor:
+    """``log(|Gamma(input)|)``: inf at 0, at the negative integers and at +-inf; integer
+    inputs give the default float dtype. Its gradient is ``digamma``.
+    Example: ``ember.lgamma(ember.tensor([0.5, 3.0]))`` is ``tensor([0.5724, 0.6931])``."""
+    return Lgamma.apply(_float_input(input, "lgamma"))
+
+
+@tensor_method
+def digamma(input) -> Tensor:
+    """``Gamma'(input) / Gamma(input)``, the derivative of ``lgamma``: -inf at +0, +inf at
+    -0, nan at the negative integers."""
+    return Digamma.apply(_float_input(input, "digamma"))
+
+
+@tensor_method
+def erfinv(input) -> Tensor:
+    """The inverse of ``erf``: ``erf(erfinv(y)) == y`` on (-1, 1), +-inf at +-1 and nan
+    outside [-1, 1]. Example: ``ember.erfinv(ember.tensor([0.0, 0.5]))`` is
+    ``tensor([0.0000, 0.4769])``."""
+    return Erfinv.apply(_float_input(input, "erfinv"))
+
+
 # ---------------------------------------------------------------- clamp, where, max/min
 class ClampScalar(Function):
     """Clamp between Python numbers; the gradient passes where min <= x <= max."""
@@ -1228,6 +1982,387 @@ def minimum(input, other) -> Tensor:
     check_tensor(other, "minimum", "other")
     (a, b), _ = _prepare("minimum", input, other)
     return Maximum.apply(a, b, False)
+
+
+# ---------------------------------------------------------------- more binary math
+def _prepare_float(op, *operands):
+    """``_prepare`` for ops that compute in floating point: integer and bool operands give
+    the default float dtype (as ``div`` does)."""
+    _check_types(op, operands)
+    dt = dtypes.result_type(*operands)
+    if not dt.is_floating_point:
+        dt = dtypes.get_default_dtype()
+    return _prepare(op, *operands, dtype=dt)
+
+
+def _prepare_tensors(op, input, other, floating_only=False):
+    """Operands of an op that takes two tensors (no Python numbers), promoted together."""
+    check_tensor(input, op)
+    check_tensor(other, op, "other")
+    if floating_only:
+        dt = dtypes.result_type(input, other)
+        if not dt.is_floating_point:
+            raise TypeError(
+                f"{op}: expected floating-point tensors, received {input.dtype} and {other.dtype}"
+            )
+        return _prepare(op, input, other)
+    return _prepare_float(op, input, other)
+
+
+class Atan2(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return get_array_module(a).arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        d = a * a + b * b
+        r = where(d == 0, 0.0, reciprocal(d))  # PyTorch's 0 at the origin
+        ga = gy * b * r if ctx.needs_input_grad[0] else None
+        gb = gy * -a * r if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Hypot(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, a, b):
+        y = get_array_module(a).hypot(a, b)
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b, y = ctx.saved_tensors
+        ga = gy * a / y if ctx.needs_input_grad[0] else None
+        gb = gy * b / y if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class LogAddExp(Function):
+    """``log(exp(a) + exp(b))``, or in base 2, without overflow."""
+
+    @staticmethod
+    @_quiet
+    def forward(ctx, a, b, base2):
+        xp = get_array_module(a)
+        ctx.save_for_backward(a, b)
+        ctx.base2 = base2
+        return xp.logaddexp2(a, b) if base2 else xp.logaddexp(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        power = exp2 if ctx.base2 else exp
+        ga = gy / (1 + power(b - a)) if ctx.needs_input_grad[0] else None
+        gb = gy / (1 + power(a - b)) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+class Xlogy(Function):
+    """``a * log(b)``, 0 where a is 0 (even where b is 0 or inf), nan where b is nan."""
+
+    @staticmethod
+    @_quiet
+    def forward(ctx, a, b):
+        xp = get_array_module(a)
+        ctx.save_for_backward(a, b)
+        y = xp.where(a == 0, xp.zeros((), a.dtype), a * xp.log(b))
+        return xp.where(xp.isnan(b), b, y)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        ga = None
+        if ctx.needs_input_grad[0]:  # log(b), but 0 where a = 0 and log(b) is -inf or nan
+            ga = where((a == 0) & (b <= 0), 0.0, xlogy(gy, b))
+        gb = gy * a / b if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Copysign(Function):
+    @staticmethod
+    @_quiet
+    def forward(ctx, a, b):
+        y = get_array_module(a).copysign(a, b)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(a, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            a, y = ctx.saved_tensors
+            ga = gy * where(a == 0, 0.0, y / a)  # +-1, and 0 at 0 (as PyTorch)
+        if ctx.needs_input_grad[1]:
+            gb = _zeros_like(gy)
+        return ga, gb
+
+
+class Fmod(Function):
+    """The remainder of truncated division (C's fmod): it has the sign of ``a``."""
+
+    @staticmethod
+    @_quiet
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return get_array_module(a).fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        gb = None
+        if ctx.needs_input_grad[1]:
+            a, b = ctx.saved_tensors
+            gb = -gy * div(a, b, rounding_mode="trunc")
+        return gy, gb
+
+
+class Lerp(Function):
+    """``a + w * (b - a)``; ``w`` is a tensor or a Python number. As PyTorch, computed from
+    the nearer end (``b - (b - a) * (1 - w)`` where |w| >= 0.5), so that w = 1 gives b."""
+
+    @staticmethod
+    @_quiet
+    def forward(ctx, a, b, w):
+        xp = get_array_module(a)
+        need_w = ctx.needs_input_grad[2]
+        ctx.save_for_backward(a if need_w else None, b if need_w else None, w)
+        if not isinstance(w, xp.ndarray):
+            return a + w * (b - a) if -0.5 < w < 0.5 else b - (b - a) * (1 - w)
+        return xp.where((w > -0.5) & (w < 0.5), a + w * (b - a), b - (b - a) * (1 - w))
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = gy * (1 - w) if need[0] else None
+        gb = gy * w if need[1] else None
+        gw = gy * (b - a) if need[2] else None
+        return ga, gb, gw
+
+
+class Heaviside(Function):
+    """0 where x < 0, 1 where x > 0 and ``values`` where x is 0 (0 where x is nan, as
+    PyTorch). A step function of x, whose gradient is zero; ``values`` gets the gradient
+    where x is 0. (PyTorch has no derivative for heaviside, and raises instead.)"""
+
+    @staticmethod
+    def forward(ctx, x, v):
+        xp = get_array_module(x)
+        zero = x == 0
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(zero)
+        return xp.where(zero, v, x > 0).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        gx = _zeros_like(gy) if ctx.needs_input_grad[0] else None
+        gv = None
+        if ctx.needs_input_grad[1]:
+            (zero,) = ctx.saved_tensors
+            gv = where(zero, gy, 0.0)
+        return gx, gv
+
+
+@tensor_method
+def atan2(input, other) -> Tensor:
+    """The angle of the point (other, input), ``atan(input / other)`` in the right quadrant,
+    in [-pi, pi]; two tensors, broadcast and promoted (integers give the default float
+    dtype). Example: ``ember.atan2(y, x)``."""
+    (a, b), _ = _prepare_tensors("atan2", input, other)
+    return Atan2.apply(a, b)
+
+
+@tensor_method
+def arctan2(input, other) -> Tensor:
+    """An alias of ``atan2``."""
+    (a, b), _ = _prepare_tensors("arctan2", input, other)
+    return Atan2.apply(a, b)
+
+
+@tensor_method
+def hypot(input, other) -> Tensor:
+    """``sqrt(input**2 + other**2)`` without overflow; two floating-point tensors."""
+    (a, b), _ = _prepare_tensors("hypot", input, other, floating_only=True)
+    return Hypot.apply(a, b)
+
+
+@tensor_method
+def logaddexp(input, other) -> Tensor:
+    """``log(exp(input) + exp(other))`` without overflow; two floating-point tensors."""
+    (a, b), _ = _prepare_tensors("logaddexp", input, other, floating_only=True)
+    return LogAddExp.apply(a, b, False)
+
+
+@tensor_method
+def logaddexp2(input, other) -> Tensor:
+    """``log2(2**input + 2**other)`` without overflow; two floating-point tensors."""
+    (a, b), _ = _prepare_tensors("logaddexp2", input, other, floating_only=True)
+    return LogAddExp.apply(a, b, True)
+
+
+@tensor_method
+def xlogy(input, other) -> Tensor:
+    """``input * log(other)``, but 0 where ``input`` is 0 (``0 * log(0)`` is 0) unless
+    ``other`` is nan. Either may be a Python number; integers give the default float dtype.
+    Example: ``ember.xlogy(p, p)`` is ``p * log(p)``, 0 where p is 0."""
+    (a, b), _ = _prepare_float("xlogy", input, other)
+    return Xlogy.apply(a, b)
+
+
+@tensor_method
+def copysign(input, other) -> Tensor:
+    """``|input|`` with the sign of ``other`` (a tensor or a number; -0.0 counts as
+    negative); integers give the default float dtype. ``other`` gets no gradient."""
+    check_tensor(input, "copysign")
+    (a, b), _ = _prepare_float("copysign", input, other)
+    return Copysign.apply(a, b)
+
+
+@tensor_method
+def fmod(input, other) -> Tensor:
+    """The remainder of ``input / other`` rounded toward zero (C's fmod): it has the sign of
+    ``input``, where ``remainder``'s has the sign of ``other``. ``other`` may be a number.
+    Example: ``ember.fmod(ember.tensor([-3, 3]), 2)`` is ``tensor([-1, 1])``."""
+    check_tensor(input, "fmod")
+    (a, b), dt = _prepare("fmod", input, other)
+    if dt is dtypes.bool_:
+        raise RuntimeError("fmod: not supported for bool tensors")
+    _check_int_divisor("fmod", b._data)
+    return Fmod.apply(a, b)
+
+
+@tensor_method
+def lerp(input, end, weight) -> Tensor:
+    """Linear interpolation ``input + weight * (end - input)``; ``input`` and ``end`` are
+    floating-point tensors of one dtype, ``weight`` a number or a tensor (of that dtype, or
+    0-d); all three broadcast. Example: ``ember.lerp(a, b, 0.25)``."""
+    _float_only(input, "lerp")
+    check_tensor(end, "lerp", "end")
+    if end.dtype is not input.dtype:
+        raise RuntimeError(
+            f"lerp: expected end to have the input's dtype {input.dtype}, received {end.dtype}"
+        )
+    if isinstance(weight, Tensor):
+        if weight.dtype is not input.dtype:
+            if weight.ndim:
+                raise RuntimeError(
+                    f"lerp: expected weight to have the input's dtype {input.dtype} (or to be "
+                    f"0-d), received {weight.dtype}"
+                )
+            weight = weight.to(input.dtype)
+    elif not is_number(weight):
+        raise TypeError(
+            f"lerp: expected weight to be a Tensor or a Python number, received "
+            f"{type(weight).__name__}"
+        )
+    else:
+        weight = float(weight)
+    _check_shapes("lerp", (input, end, weight))
+    return Lerp.apply(input, end, weight)
+
+
+@tensor_method
+def float_power(input, exponent) -> Tensor:
+    """``input ** exponent`` in double precision: the result is float64 whatever the dtypes
+    (the gradient comes back in each input's dtype). Either may be a Python number."""
+    _check_types("float_power", (input, exponent))
+    _check_shapes("float_power", (input, exponent))
+    a, b = (x.to(dtypes.float64) if isinstance(x, Tensor) else x for x in (input, exponent))
+    return pow(a, b)
+
+
+def float_power_(self, exponent) -> Tensor:
+    """In-place ``float_power``: only a float64 tensor can hold its result."""
+    if self.dtype is not dtypes.float64:
+        raise RuntimeError(
+            f"float_power_: the result has dtype ember.float64, which cannot be written in place "
+            f"into a tensor of dtype {self.dtype}; use float_power() or a float64 tensor"
+        )
+    return self._inplace("float_power_", float_power, exponent)
+
+
+Tensor.float_power_ = float_power_
+
+
+@tensor_method
+def heaviside(input, values) -> Tensor:
+    """The Heaviside step function: 0 where ``input < 0``, 1 where ``input > 0`` and
+    ``values`` (a tensor of the same dtype, broadcast) where it is 0."""
+    check_tensor(input, "heaviside")
+    check_tensor(values, "heaviside", "values")
+    if values.dtype is not input.dtype:
+        raise RuntimeError(
+            f"heaviside: expected values to have the input's dtype {input.dtype}, received "
+            f"{values.dtype}"
+        )
+    _check_shapes("heaviside", (input, values))
+    return Heaviside.apply(input, values)
+
+
+def _isclose(op, input, other, rtol, atol, equal_nan):
+    check_tensor(input, op)
+    check_tensor(other, op, "other")
+    if other.dtype is not input.dtype:
+        raise RuntimeError(
+            f"{op}: expected other to have the input's dtype {input.dtype}, received {other.dtype}"
+        )
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if not is_number(v) or isinstance(v, bool):
+            raise TypeError(f"{op}: expected {name} to be a number, received {v!r}")
+        if v < 0:
+            raise ValueError(f"{op}: {name} must be greater than or equal to 0, received {v}")
+    (a, b), _, xp = _raw_operands(op, input, other)
+    return _close(xp, a, b, float(rtol), float(atol), equal_nan)
+
+
+@_quiet  # inf - inf
+def _close(xp, a, b, rtol, atol, equal_nan):
+    close = a == b
+    if a.dtype.kind in "fV":
+        if equal_nan:
+            close |= xp.isnan(a) & xp.isnan(b)
+    else:  # as PyTorch: integers (and bools) are compared in the default float dtype
+        ft = dtypes.get_default_dtype().np
+        a, b = a.astype(ft), b.astype(ft)
+    if rtol == 0 and atol == 0:
+        return close
+    allowed = atol + xp.abs(rtol * b)
+    actual = xp.abs(a - b)
+    return close | (xp.isfinite(actual) & (actual <= allowed))
+
+
+@tensor_method
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:  # fmt: skip
+    """True where ``|input - other| <= atol + rtol * |other|``, elementwise (a bool tensor);
+    equal infinities are close, nans only with ``equal_nan=True``. The two tensors have one
+    dtype and broadcast. Example: ``ember.isclose(x, y, rtol=1e-3)``."""
+    return _result(_isclose("isclose", input, other, rtol, atol, equal_nan))
+
+
+@tensor_method
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:  # fmt: skip
+    """Whether ``isclose`` holds for every element, as a Python bool."""
+    return bool(_isclose("allclose", input, other, rtol, atol, equal_nan).all())
+
+
+@tensor_method
+def equal(input, other) -> bool:
+    """Whether the two tensors have the same shape and the same values (after type
+    promotion; nan equals nothing), as a Python bool."""
+    check_tensor(input, "equal")
+    check_tensor(other, "equal", "other")
+    if input._data.shape != other._data.shape:
+        return False
+    (a, b), _, _ = _raw_operands("equal", input, other)
+    return bool((a == b).all())
 
 
 # ---------------------------------------------------------------- activations
@@ -1572,6 +2707,16 @@ for _name, _fn in [
     ("cos_", cos), ("tanh_", tanh), ("sigmoid_", sigmoid), ("erf_", erf), ("sign_", sign),
     ("floor_", floor), ("ceil_", ceil), ("round_", round), ("bitwise_and_", bitwise_and),
     ("bitwise_or_", bitwise_or), ("bitwise_xor_", bitwise_xor), ("bitwise_not_", bitwise_not),
+    ("square_", square), ("tan_", tan), ("sinh_", sinh), ("cosh_", cosh), ("asin_", asin),
+    ("acos_", acos), ("atan_", atan), ("asinh_", asinh), ("acosh_", acosh), ("atanh_", atanh),
+    ("arcsin_", arcsin), ("arccos_", arccos), ("arctan_", arctan), ("arcsinh_", arcsinh),
+    ("arccosh_", arccosh), ("arctanh_", arctanh), ("atan2_", atan2), ("arctan2_", arctan2),
+    ("reciprocal_", reciprocal), ("log2_", log2), ("log10_", log10), ("exp2_", exp2),
+    ("trunc_", trunc), ("fix_", fix), ("frac_", frac), ("fmod_", fmod), ("lerp_", lerp),
+    ("xlogy_", xlogy), ("hypot_", hypot), ("copysign_", copysign), ("deg2rad_", deg2rad),
+    ("rad2deg_", rad2deg), ("logit_", logit), ("nan_to_num_", nan_to_num), ("sgn_", sgn),
+    ("negative_", negative), ("absolute_", absolute), ("heaviside_", heaviside),
+    ("lgamma_", lgamma), ("digamma_", digamma), ("erfinv_", erfinv),
 ]:  # fmt: skip
     setattr(Tensor, _name, _inplace_method(_name, _fn))
 del _name, _fn

@@ -26,8 +26,9 @@ from ember.ops._util import check_tensor, is_number, tensor_method
 from ember.tensor import Tensor, _wrap_dim
 
 __all__ = [
-    "gather", "index_fill", "index_put", "index_select", "masked_fill", "masked_select", "scatter",
-    "scatter_add", "select", "take", "unbind",
+    "diagonal_scatter", "gather", "index_add", "index_copy", "index_fill", "index_put",
+    "index_select", "masked_fill", "masked_scatter", "masked_select", "scatter", "scatter_add",
+    "select", "select_scatter", "slice_scatter", "take", "unbind",
 ]  # fmt: skip
 
 _INDEX_KINDS = ("int64", "int32")
@@ -654,6 +655,156 @@ def take(input, index) -> Tensor:
     return Index.apply(input.reshape(-1), (), (0,), True, index)
 
 
+def _index_source(input, dim, index, source, op, int64_only=False):
+    """Validate index_add/index_copy arguments: return (input, dim, index, source), with a
+    0-d input, index or source made 1-D."""
+    d = _vector_index(input, dim, index, op, negative=False)
+    if int64_only and index.dtype.name != "int64":
+        raise RuntimeError(f"{op}: expected index of dtype int64, received {index.dtype}")
+    if not isinstance(source, Tensor):
+        raise TypeError(f"{op}: expected source to be a Tensor, received {type(source).__name__}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(
+            f"{op}: expected source of the input's dtype {input.dtype}, received {source.dtype}"
+        )
+    n = index.numel()
+    if input.ndim == 0:
+        if n != 1 or source.ndim > 1 or source.numel() != 1:
+            raise RuntimeError(
+                f"{op}: a 0-d input takes one index and a one-element source, received "
+                f"{n} index(es) and a source of shape {tuple(source.shape)}"
+            )
+        return input.reshape(1), 0, index.reshape(1), source.reshape(1)
+    expected = tuple(input.shape[:d]) + (n,) + tuple(input.shape[d + 1 :])
+    if tuple(source.shape) != expected and not (source.ndim == 0 and expected == (1,)):
+        raise RuntimeError(
+            f"{op}: expected source of shape {expected} (the input's shape "
+            f"{tuple(input.shape)} with dim {d} of the index's length {n}), received "
+            f"{tuple(source.shape)}"
+        )
+    return input, d, _as_1d(index), source.reshape(expected)
+
+
+@tensor_method
+def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added at positions ``index`` along ``dim``;
+    a repeated index adds each of its slices.
+
+    ``source`` has the input's shape, but ``len(index)`` in dim ``dim``. Example::
+
+        ember.zeros(3, 2).index_add(0, ember.tensor([0, 2, 0]), ember.ones(3, 2))
+        # rows [2, 2], [0, 0], [1, 1]
+    """
+    check_tensor(input, "index_add")
+    x, d, idx, src = _index_source(input, dim, index, source, "index_add")
+    if not is_number(alpha) or isinstance(alpha, complex):
+        raise TypeError(f"index_add: alpha must be a real number, received {alpha!r}")
+    if not input.dtype.is_floating_point and input.dtype.name != "bool":
+        alpha = int(alpha)  # PyTorch truncates alpha for integer tensors
+    if alpha != 1:
+        src = (src * alpha).to(input.dtype)  # a bool source would promote
+    y = IndexPut.apply(x, src, (), (d,), True, False, idx)
+    return y.reshape(()) if input.ndim == 0 else y
+
+
+@tensor_method
+def index_copy(input, dim: int, index, source) -> Tensor:
+    """A copy of ``input`` with the slices of ``source`` written at positions ``index`` (int64)
+    along ``dim``: ``y[index[i]] = source[i]`` for dim=0. With repeated indices the result,
+    as in PyTorch, is undefined."""
+    check_tensor(input, "index_copy")
+    x, d, idx, src = _index_source(input, dim, index, source, "index_copy", int64_only=True)
+    y = IndexPut.apply(x, src, (), (d,), False, False, idx)
+    return y.reshape(()) if input.ndim == 0 else y
+
+
+def _src(src, input, op):
+    if not isinstance(src, Tensor):
+        raise TypeError(f"{op}: expected src to be a Tensor, received {type(src).__name__}")
+    return src.to(input.dtype) if src.dtype is not input.dtype else src
+
+
+def _check_src_shape(src, expected, op):
+    if tuple(src.shape) != tuple(expected):
+        raise RuntimeError(
+            f"{op}: expected src of the shape of the slice it replaces, {tuple(expected)}, "
+            f"received {tuple(src.shape)}"
+        )
+
+
+@tensor_method
+def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
+    """A copy of ``input`` with ``src`` written into ``input[..., start:end:step, ...]`` (the
+    slice along ``dim``); ``src`` has the slice's shape and is cast to input's dtype.
+
+    Example: ``ember.zeros(2, 4).slice_scatter(ember.ones(2, 2), 1, 0, 4, 2)``
+    """
+    check_tensor(input, "slice_scatter")
+    src = _src(src, input, "slice_scatter")
+    if input.ndim == 0:
+        raise EmberIndexError("slice_scatter: cannot slice a 0-d tensor")
+    d = _wrap_dim(dim, input.ndim, "slice_scatter")
+    step = operator.index(step)
+    if step <= 0:
+        raise ValueError(f"slice_scatter: slice step must be positive, received {step}")
+    key = _check_slice(slice(start, end, step), "slice_scatter")
+    basic = (slice(None),) * d + (key,)
+    _check_src_shape(src, _result_shape(input.shape, basic, (), ()), "slice_scatter")
+    return IndexPut.apply(input, src, basic, (), False, False)
+
+
+@tensor_method
+def select_scatter(input, src, dim: int, index: int) -> Tensor:
+    """A copy of ``input`` with ``src`` written into ``input.select(dim, index)``; ``src`` has
+    the input's shape without ``dim``. Example: ``x.select_scatter(ember.ones(4), 0, 1)``
+    sets row 1 of a (3, 4) ``x``."""
+    check_tensor(input, "select_scatter")
+    src = _src(src, input, "select_scatter")
+    if input.ndim == 0:
+        raise EmberIndexError("select_scatter: cannot select on a 0-d tensor")
+    d = _wrap_dim(dim, input.ndim, "select_scatter")
+    index, n = operator.index(index), input.shape[d]
+    if not -n <= index < n:
+        raise EmberIndexError(
+            f"select_scatter: index {index} is out of range for dimension {d} of size {n} "
+            f"(tensor of shape {tuple(input.shape)})"
+        )
+    basic = (slice(None),) * d + (index,)
+    _check_src_shape(src, _result_shape(input.shape, basic, (), ()), "select_scatter")
+    return IndexPut.apply(input, src, basic, (), False, False)
+
+
+@tensor_method
+def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A copy of ``input`` with ``src`` written onto its diagonal in dims ``dim1`` and ``dim2``
+    (above the main one for ``offset > 0``, below for ``offset < 0``). ``src`` has the shape of
+    that diagonal: the other dims of input, then the diagonal's length.
+
+    Example: ``ember.zeros(3, 3).diagonal_scatter(ember.ones(2), 1)``
+    """
+    check_tensor(input, "diagonal_scatter")
+    src = _src(src, input, "diagonal_scatter")
+    if input.ndim < 2:
+        raise EmberIndexError(
+            f"diagonal_scatter: expected a tensor of at least 2 dimensions, received shape "
+            f"{tuple(input.shape)}"
+        )
+    d1 = _wrap_dim(dim1, input.ndim, "diagonal_scatter")
+    d2 = _wrap_dim(dim2, input.ndim, "diagonal_scatter")
+    if d1 == d2:
+        raise ValueError(f"diagonal_scatter: dim1 and dim2 must differ, both are {d1}")
+    offset, shape = operator.index(offset), input.shape
+    n = max(0, min(shape[d1] + min(offset, 0), shape[d2] - max(offset, 0)))
+    rest = tuple(s for k, s in enumerate(shape) if k not in (d1, d2))
+    _check_src_shape(src, rest + (n,), "diagonal_scatter")
+    xp = get_array_module(input._data)
+    at = {d1: xp.arange(n) + max(-offset, 0), d2: xp.arange(n) + max(offset, 0)}
+    adv_dims = tuple(sorted(at))
+    # NumPy puts the diagonal's dim where the two were when they are adjacent, else first
+    src = src.movedim(-1, min(d1, d2) if abs(d1 - d2) == 1 else 0)
+    return IndexPut.apply(input, src, (), adv_dims, False, False, *_wrap(at[k] for k in adv_dims))
+
+
 # ---------------------------------------------------------------- masks
 def _check_mask(mask, op):
     if not isinstance(mask, Tensor):
@@ -695,6 +846,39 @@ def masked_select(input, mask) -> Tensor:
     return input.expand(shape)[mask.expand(shape)]
 
 
+@tensor_method
+def masked_scatter(input, mask, source) -> Tensor:
+    """A copy of ``input`` with the first elements of ``source`` (in row-major order) written
+    where ``mask`` (bool, broadcast with input) is True; ``source`` needs at least as many
+    elements as the mask has True entries.
+
+    Example: ``ember.zeros(2, 2).masked_scatter(ember.tensor([True, False]), ember.ones(4))``
+    """
+    check_tensor(input, "masked_scatter")
+    _check_mask(mask, "masked_scatter")
+    if not isinstance(source, Tensor):
+        raise TypeError(
+            f"masked_scatter: expected source to be a Tensor, received {type(source).__name__}"
+        )
+    if source.dtype is not input.dtype:
+        raise RuntimeError(
+            f"masked_scatter: expected source of the input's dtype {input.dtype}, received "
+            f"{source.dtype}"
+        )
+    shape = _broadcast_shape(input, mask, "masked_scatter")
+    xp = get_array_module(input._data)
+    idx = xp.flatnonzero(xp.broadcast_to(mask._data, shape))
+    k = int(idx.size)
+    if source.numel() < k:
+        raise RuntimeError(
+            f"masked_scatter: source has {source.numel()} elements, fewer than the {k} True "
+            "entries of the mask"
+        )
+    x = (input.expand(shape) if tuple(input.shape) != shape else input).reshape(-1)
+    y = IndexPut.apply(x, source.reshape(-1)[:k], (), (0,), False, False, Tensor._make(idx))
+    return y.reshape(shape)
+
+
 # ---------------------------------------------------------------- in place
 def _inplace_method(name, fn):
     def method(self, *args, **kwargs):
@@ -710,3 +894,59 @@ Tensor.scatter_add_ = _inplace_method("scatter_add_", scatter_add)
 Tensor.index_fill_ = _inplace_method("index_fill_", index_fill)
 Tensor.index_put_ = _inplace_method("index_put_", index_put)
 Tensor.masked_fill_ = _inplace_method("masked_fill_", masked_fill)
+Tensor.index_add_ = _inplace_method("index_add_", index_add)
+Tensor.index_copy_ = _inplace_method("index_copy_", index_copy)
+Tensor.masked_scatter_ = _inplace_method("masked_scatter_", masked_scatter)
+
+
+def _fill_diagonal(input, fill_value, wrap):
+    shape = input.shape
+    if input.ndim < 2:
+        raise RuntimeError(
+            f"fill_diagonal_: expected a tensor of at least 2 dimensions, received shape "
+            f"{tuple(shape)}"
+        )
+    if input.ndim > 2 and len(set(shape)) != 1:
+        raise RuntimeError(
+            f"fill_diagonal_: a tensor of more than 2 dimensions must have them all of equal "
+            f"length, received shape {tuple(shape)}"
+        )
+    if isinstance(fill_value, Tensor) and fill_value.ndim == 0:
+        fill_value = fill_value.item()
+    if not is_number(fill_value):
+        what = type(fill_value).__name__
+        if isinstance(fill_value, Tensor):
+            what = f"a Tensor of shape {tuple(fill_value.shape)}"
+        raise TypeError(
+            f"fill_diagonal_: expected fill_value to be a number or a 0-d Tensor, received {what}"
+        )
+    from ember.creation import _check_fits
+
+    _check_fits(fill_value, input.dtype, "fill_diagonal_")
+    if not input.dtype.is_floating_point:  # wraps negatives into unsigned types, as PyTorch
+        fill_value = np.asarray(fill_value).astype(input.dtype.np)
+    xp = get_array_module(input._data)
+    if input.ndim == 2:
+        rows, cols = shape
+        # NumPy's fill_diagonal: every (cols + 1)-th element of the flat matrix; with wrap,
+        # the diagonal starts again below a tall matrix's first square, after one row gap
+        flat = xp.arange(0, (rows if wrap else min(rows, cols)) * cols, cols + 1)
+        arrays = (flat // max(cols, 1), flat % max(cols, 1))
+    else:
+        arrays = (xp.arange(shape[0]),) * input.ndim
+    return IndexPut.apply(
+        input, fill_value, (), tuple(range(input.ndim)), False, False, *_wrap(arrays)
+    )
+
+
+def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
+    """Write ``fill_value`` on the main diagonal, in place: the entries whose indices are all
+    equal (a tensor of more than 2 dims has them all of one length). ``wrap`` starts the
+    diagonal again below a tall matrix's top square, after one row.
+
+    Example: ``ember.zeros(3, 3).fill_diagonal_(1.0)`` is the identity.
+    """
+    return self._inplace("fill_diagonal_", _fill_diagonal, fill_value, bool(wrap))
+
+
+Tensor.fill_diagonal_ = fill_diagonal_

@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, prod, max/min, amax/amin, argmax/argmin, var/std, logsumexp,
-norm, cumsum, all/any.
+"""Reductions: sum, mean, nansum/nanmean, prod, max/min, amax/amin/aminmax, argmax/argmin,
+var/std (and var_mean/std_mean), logsumexp, norm, cumsum, logcumsumexp, all/any.
 
 A reduction takes ``dim`` (an int, a tuple of ints, or None for every dim, where PyTorch
 allows it) and ``keepdim``. The backward of each broadcasts the output's gradient back over
@@ -19,17 +19,19 @@ from ember import dtypes
 from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.errors import EmberIndexError
-from ember.ops._util import check_tensor, tensor_method
+from ember.ops._util import check_tensor, quiet, tensor_method
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
 __all__ = [
-    "all", "amax", "amin", "any", "argmax", "argmin", "cumsum", "logsumexp", "max", "mean",
-    "min", "norm", "prod", "std", "sum", "var",
+    "all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "cumsum", "logcumsumexp",
+    "logsumexp", "max", "mean", "min", "nanmean", "nansum", "norm", "prod", "std", "std_mean",
+    "sum", "var", "var_mean",
 ]  # fmt: skip
 
 # What max(input, dim) and min(input, dim) return, as torch.return_types.max / .min do.
 MaxResult = namedtuple("max", ("values", "indices"))
 MinResult = namedtuple("min", ("values", "indices"))
+AminmaxResult = namedtuple("aminmax", ("min", "max"))
 
 
 # ---------------------------------------------------------------- helpers
@@ -119,6 +121,7 @@ def _warn_dof(op: str) -> None:
 # ---------------------------------------------------------------- sum, mean
 class Sum(Function):
     @staticmethod
+    @quiet  # inf - inf and the like give nan silently, as in PyTorch
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         return _wide(x).sum(axis=dims, keepdims=keepdim).astype(x.dtype, copy=False)
@@ -154,6 +157,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 
 class Mean(Function):
     @staticmethod
+    @quiet  # inf - inf and the like give nan silently, as in PyTorch
     def forward(ctx, x, dims, keepdim):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.n = n = _count(x.shape, dims)
@@ -262,6 +266,7 @@ class ProdOthersVJP(Function):
 
 class Prod(Function):
     @staticmethod
+    @quiet  # inf - inf and the like give nan silently, as in PyTorch
     def forward(ctx, x, dims, keepdim):
         ctx.dims, ctx.keepdim = dims, keepdim
         y = _array(_wide(x).prod(axis=dims, keepdims=keepdim).astype(x.dtype, copy=False))
@@ -420,6 +425,24 @@ def amin(input, dim=(), keepdim: bool = False) -> Tensor:
     return _a_extreme("amin", False, input, dim, keepdim)
 
 
+@tensor_method
+def aminmax(input, *, dim=None, keepdim: bool = False) -> tuple:
+    """``(min, max)`` as a named tuple, over one ``dim`` (an int) or all elements. The
+    gradient of each is shared evenly among tied elements, as ``amin``/``amax`` share it.
+
+    Example::
+
+        lo, hi = ember.tensor([[1., 5.], [7., 2.]]).aminmax(dim=1)   # [1., 2.], [5., 7.]
+    """
+    check_tensor(input, "aminmax")
+    _int_dim(dim, "aminmax")
+    dims = _dims(input, dim, "aminmax")
+    _check_nonempty(input, dims, dim is not None, "aminmax")
+    return AminmaxResult(
+        Extreme.apply(input, dims, keepdim, False), Extreme.apply(input, dims, keepdim, True)
+    )
+
+
 def _arg_extreme(op, largest, input, dim, keepdim):
     check_tensor(input, op)
     x = input._data
@@ -487,6 +510,7 @@ def _var_backward(ctx, gy: Tensor, x: Tensor) -> Tensor:
 
 class Var(Function):
     @staticmethod
+    @quiet  # inf - inf and the like give nan silently, as in PyTorch
     def forward(ctx, x, dims, correction, keepdim, all_dims):
         ctx.all_dims = all_dims
         ctx.save_for_backward(x)
@@ -500,6 +524,7 @@ class Var(Function):
 
 class Std(Function):
     @staticmethod
+    @quiet  # inf - inf and the like give nan silently, as in PyTorch
     def forward(ctx, x, dims, correction, keepdim, all_dims):
         ctx.all_dims = all_dims
         v = _var_forward(ctx, x, dims, correction, keepdim)
@@ -560,6 +585,92 @@ def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=Non
     """Standard deviation over ``dim``, the square root of ``var`` (same arguments)."""
     dims, correction, all_dims = _var_args("std", input, dim, unbiased, keepdim, correction)
     return Std.apply(input, dims, correction, keepdim, all_dims)
+
+
+# ---------------------------------------------------------------- nansum, nanmean
+class NanSum(Function):
+    """sum with nan counted as zero; the gradient is zero at the nans."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        xp = get_array_module(x)
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        w = _wide(x)
+        nan = xp.isnan(w)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward((~nan).astype(x.dtype))
+        y = xp.where(nan, w.dtype.type(0), w).sum(axis=dims, keepdims=keepdim)
+        return _array(y.astype(x.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, gy):
+        (keep,) = ctx.saved_tensors
+        return _expand_back(gy, ctx.shape, ctx.dims, ctx.keepdim) * keep
+
+
+@tensor_method
+def nansum(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """``sum`` that treats nan as zero (same arguments; integers sum to int64).
+
+    Example::
+
+        ember.tensor([1., float("nan"), 2.]).nansum()   # tensor(3.)
+    """
+    check_tensor(input, "nansum")
+    dims = _dims(input, dim, "nansum")
+    if dtype is not None and dtypes.as_dtype(dtype) is not input.dtype:
+        input = input.to(dtypes.as_dtype(dtype))
+    if not input.is_floating_point():  # no nans to skip
+        return sum(input, dims, keepdim, dtype=dtype)
+    return NanSum.apply(input, dims, keepdim)
+
+
+@tensor_method
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """``mean`` over the elements that are not nan (same arguments); nan where all are.
+
+    Example::
+
+        ember.tensor([1., float("nan"), 2.]).nanmean()   # tensor(1.5000)
+    """
+    check_tensor(input, "nanmean")
+    if dtype is not None:
+        d = dtypes.as_dtype(dtype)
+        if not d.is_floating_point:
+            raise RuntimeError(f"nanmean: dtype must be a floating-point dtype, received {d}")
+        if not input.is_floating_point():
+            raise RuntimeError(
+                f"nanmean: expected a floating-point input, received {input.dtype}; "
+                "call .float() first"
+            )
+        input = input.to(d)
+    if not input.is_floating_point():
+        raise RuntimeError(
+            f"nanmean: expected a floating-point input, received {input.dtype}; "
+            "call .float() (or .double()) first"
+        )
+    dims = _dims(input, dim, "nanmean")
+    x = input._data
+    count = (~get_array_module(x).isnan(x)).sum(axis=dims, keepdims=keepdim)
+    return NanSum.apply(input, dims, keepdim) / _const(_array(count).astype(x.dtype))
+
+
+# ---------------------------------------------------------------- var_mean, std_mean
+def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> tuple:
+    """``(var(input, …), mean(input, …))`` over the same dims, with ``var``'s arguments.
+
+    Example::
+
+        v, m = ember.var_mean(ember.tensor([1., 2., 3., 4.]))   # tensor(1.6667), tensor(2.5000)
+    """
+    dims, correction, all_dims = _var_args("var_mean", input, dim, unbiased, keepdim, correction)
+    return Var.apply(input, dims, correction, keepdim, all_dims), Mean.apply(input, dims, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> tuple:
+    """``(std(input, …), mean(input, …))`` over the same dims, with ``std``'s arguments."""
+    dims, correction, all_dims = _var_args("std_mean", input, dim, unbiased, keepdim, correction)
+    return Std.apply(input, dims, correction, keepdim, all_dims), Mean.apply(input, dims, keepdim)
 
 
 # ---------------------------------------------------------------- logsumexp
@@ -721,6 +832,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
 # ---------------------------------------------------------------- cumsum
 class Cumsum(Function):
     @staticmethod
+    @quiet  # inf - inf and the like give nan silently, as in PyTorch
     def forward(ctx, x, dim):
         ctx.dim = dim
         if x.ndim == 0:
@@ -762,15 +874,19 @@ def cumsum(input, dim, *, dtype=None) -> Tensor:
     check_tensor(input, "cumsum")
     _int_dim(dim, "cumsum")
     d = _wrap_dim(dim, input.ndim, "cumsum")
+    return Cumsum.apply(running_input(input, dtype), d)
+
+
+def running_input(input: Tensor, dtype) -> Tensor:
+    """The input of a running sum or product in the dtype it is computed in: ``dtype`` when
+    given, int64 for integers and bools (as PyTorch), else the input's own."""
     if dtype is not None:
         t = dtypes.as_dtype(dtype)
     elif input._data.dtype.kind in "biu":
         t = dtypes.int64
     else:
         t = input.dtype
-    if t is not input.dtype:
-        input = input.to(t)
-    return Cumsum.apply(input, d)
+    return input if t is input.dtype else input.to(t)
 
 
 def _cumsum_(self, dim, *, dtype=None) -> Tensor:
@@ -779,6 +895,65 @@ def _cumsum_(self, dim, *, dtype=None) -> Tensor:
 
 
 Tensor.cumsum_ = _cumsum_
+
+
+# ---------------------------------------------------------------- logcumsumexp
+class LogCumSumExp(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        if x.ndim == 0:
+            y = x.copy()
+        else:
+            xp = get_array_module(x)
+            # logaddexp folds in one element at a time without overflow, however far apart
+            # the elements are (a shift by the max would underflow the early sums to -inf).
+            with np.errstate(invalid="ignore"):
+                y = xp.logaddexp.accumulate(_wide(x), axis=dim).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        if x.ndim == 0:
+            return gy
+        return _logcumsumexp_backward(gy, x, y, ctx.dim)
+
+
+def _logcumsumexp_backward(gy: Tensor, x: Tensor, y: Tensor, dim: int) -> Tensor:
+    """gx_j = sum over i >= j of gy_i exp(x_j - y_i), summed in log space (PyTorch's formula):
+    the positive and the negative parts of gy apart, so each has a logarithm. Written in
+    differentiable ops, so it has a gradient too."""
+    from ember.ops import elementwise  # written alongside; imported when first needed
+
+    lowest = dtypes.finfo(gy.dtype).min  # log(0), kept finite so that lowest - y is not nan
+    log_abs = gy.abs().log()
+    pos = elementwise.where(gy > 0, log_abs, lowest)
+    neg = elementwise.where(gy < 0, log_abs, lowest)
+
+    def reverse_lcse(t):  # log sum_{i >= j} exp(t_i)
+        return LogCumSumExp.apply(t.flip(dim), dim).flip(dim)
+
+    return (reverse_lcse(pos - y) + x).exp() - (reverse_lcse(neg - y) + x).exp()
+
+
+@tensor_method
+def logcumsumexp(input, dim: int) -> Tensor:
+    """Running ``log(sum(exp(input)))`` along ``dim``, without overflow: ``y_i = log(exp(x_0)
+    + … + exp(x_i))``. Needs a floating-point input.
+
+    Example::
+
+        ember.tensor([0., 0., 0.]).logcumsumexp(0)   # tensor([0.0000, 0.6931, 1.0986])
+    """
+    check_tensor(input, "logcumsumexp")
+    if dim is None:
+        raise TypeError("logcumsumexp: dim is required (an int), received None")
+    _int_dim(dim, "logcumsumexp")
+    d = _wrap_dim(dim, input.ndim, "logcumsumexp")
+    _check_float(input, "logcumsumexp")
+    return LogCumSumExp.apply(input, d)
 
 
 # ---------------------------------------------------------------- all, any

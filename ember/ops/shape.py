@@ -1,15 +1,19 @@
 """Shape ops: reshape, view, permute, transpose, expand, cat, stack, split, flip, roll …
 
-Ops whose NumPy result is a view of the input (reshape when possible, view, permute,
-transpose, expand, squeeze, unsqueeze, narrow, split, chunk) return tensors that share
-memory and the version counter with their input, as PyTorch's views do. Ops that PyTorch
-documents as copying (flip, roll, repeat, tile, tril, triu, cat, stack) copy.
+Ops whose NumPy result is a view of the input (reshape and ravel when possible, view,
+permute, transpose, expand, broadcast_tensors, meshgrid, atleast_nd, squeeze, unsqueeze,
+narrow, split, tensor_split, chunk) return tensors that share memory and the version counter
+with their input, as PyTorch's views do. Ops that PyTorch documents as copying (flip, roll,
+rot90, repeat, repeat_interleave, tile, tril, triu, cat, stack) copy.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import warnings
+
+import numpy as np
 
 from ember import dtypes
 from ember.autograd.function import Function
@@ -17,13 +21,16 @@ from ember.autograd.grad_mode import no_grad
 from ember.backend import get_array_module
 from ember.errors import EmberIndexError
 from ember.ops._util import check_tensor, tensor_method
+from ember.ops.elementwise import broadcast_shape
 from ember.ops.indexing import Index
 from ember.tensor import Tensor, _wrap_dim
 
 __all__ = [
-    "broadcast_to", "cat", "chunk", "concat", "concatenate", "expand", "flatten", "flip", "fliplr",
-    "flipud", "hstack", "moveaxis", "movedim", "narrow", "permute", "reshape", "roll", "split",
-    "squeeze", "stack", "swapaxes", "swapdims", "t", "tile", "transpose", "tril", "triu",
+    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
+    "broadcast_to", "cat", "chunk", "column_stack", "concat", "concatenate", "dstack", "expand",
+    "flatten", "flip", "fliplr", "flipud", "hstack", "meshgrid", "moveaxis", "movedim", "narrow",
+    "permute", "ravel", "repeat_interleave", "reshape", "roll", "rot90", "split", "squeeze",
+    "stack", "swapaxes", "swapdims", "t", "tensor_split", "tile", "transpose", "tril", "triu",
     "unflatten", "unsqueeze", "vstack",
 ]  # fmt: skip
 
@@ -143,6 +150,14 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return Reshape.apply(input, (1,))
     shape = input.shape
     return Reshape.apply(input, shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :])
+
+
+@tensor_method
+def ravel(input) -> Tensor:
+    """The elements as a 1-D tensor, in row-major order: a view where the memory layout
+    allows it, otherwise a copy. A 0-d tensor becomes shape (1,)."""
+    check_tensor(input, "ravel")
+    return Reshape.apply(input, (input._data.size,))
 
 
 @tensor_method
@@ -432,6 +447,85 @@ def tile(input, dims) -> Tensor:
     return Repeat.apply(input, dims)
 
 
+def _repeats_tensor(repeats: Tensor, op: str):
+    if repeats.dtype not in (dtypes.int64, dtypes.int32):
+        raise RuntimeError(
+            f"{op}: expected repeats of dtype int64 or int32, received {repeats.dtype.name}"
+        )
+    if repeats.ndim > 1:
+        raise RuntimeError(
+            f"{op}: expected repeats to be a 0-D or 1-D tensor, received shape "
+            f"{tuple(repeats.shape)}"
+        )
+    r = repeats._data
+    if r.size and int(r.min()) < 0:
+        raise RuntimeError(f"{op}: repeats must be non-negative, received {r.tolist()}")
+    return r
+
+
+@tensor_method
+def repeat_interleave(input, repeats=None, dim: int | None = None, *, output_size=None) -> Tensor:
+    """Repeat each element (each slice along ``dim``) ``repeats`` times in place, next to
+    itself: ``repeats`` is an int, or a tensor of one count per slice (or of a single count).
+    With ``dim=None`` the input is flattened first. ``repeat_interleave(counts)`` alone gives
+    the indices ``0, 1, …`` each repeated by its count.
+
+    Example: ``ember.repeat_interleave(ember.tensor([1, 2]), 2)`` is ``tensor([1, 1, 2, 2])``.
+    """
+    op = "repeat_interleave"
+    check_tensor(input, op)
+    if repeats is None:  # the counts themselves: the index of each count, repeated
+        if input.ndim != 1:
+            raise RuntimeError(
+                f"{op}: expected the repeats alone to be a 1-D tensor, received shape "
+                f"{tuple(input.shape)}"
+            )
+        r = _repeats_tensor(input, op)
+        xp = get_array_module(r)
+        y = xp.repeat(xp.arange(r.size, dtype=r.dtype), r)
+        return _check_output_size(Tensor._make(y), output_size, op)
+    if dim is None:
+        input, d = Reshape.apply(input, (input._data.size,)), 0
+    elif input.ndim == 0:
+        _wrap_dim(dim, 0, op)
+        input, d = Reshape.apply(input, (1,)), 0
+    else:
+        d = _wrap_dim(dim, input.ndim, op)
+    n = input.shape[d]
+    if isinstance(repeats, Tensor):
+        r = _repeats_tensor(repeats, op)
+        if r.size == 1:
+            repeats = int(r.reshape(()))
+        elif r.shape[0] != n:
+            raise RuntimeError(
+                f"{op}: expected one repeat count for each of the {n} slices of dim {d}, "
+                f"received {r.shape[0]} counts"
+            )
+        else:
+            xp = get_array_module(r)
+            idx = xp.repeat(xp.arange(n), r)
+            y = Index.apply(input, (), (d,), bool((r > 1).any()), Tensor._make(idx))
+            return _check_output_size(y, output_size, op, d)
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)):
+        raise TypeError(f"{op}: repeats must be an int or an int tensor, received {repeats!r}")
+    if repeats < 0:
+        raise RuntimeError(f"{op}: repeats must be non-negative, received {repeats}")
+    # (…, n, …) -> (…, n, repeats, …) -> (…, n * repeats, …): each slice next to its copies
+    # (tiled, so that the result is a copy even for repeats=1)
+    shape, r = input.shape, int(repeats)
+    y = Repeat.apply(unsqueeze(input, d + 1), (1,) * (d + 1) + (r,) + (1,) * (len(shape) - d - 1))
+    y = Reshape.apply(y, shape[:d] + (n * r,) + shape[d + 1 :])
+    return _check_output_size(y, output_size, op, d)
+
+
+def _check_output_size(y: Tensor, output_size, op: str, d: int = 0) -> Tensor:
+    if output_size is not None and output_size != y.shape[d]:
+        raise RuntimeError(
+            f"{op}: output_size {output_size} does not match the size {y.shape[d]} of the result"
+        )
+    return y
+
+
 # ---------------------------------------------------------------- cat, stack, split
 class Cat(Function):
     """Concatenate along ``dim`` the inputs not marked in ``skip`` (PyTorch's legacy rule
@@ -550,6 +644,133 @@ def vstack(tensors) -> Tensor:
     return cat(tensors, 0)
 
 
+# ---------------------------------------------------------------- broadcasting, grids
+def broadcast_shapes(*shapes) -> tuple:
+    """The shape that tensors of ``shapes`` broadcast to; a shape may be an int (a 1-D shape).
+
+    Example: ``ember.broadcast_shapes((2, 1), (3,))`` is ``(2, 3)``.
+    """
+    shapes = [(s,) if not isinstance(s, (tuple, list)) else s for s in shapes]
+    shapes = [_size_args((s,), "broadcast_shapes") for s in shapes]
+    for s in shapes:
+        if any(n < 0 for n in s):
+            raise RuntimeError(f"broadcast_shapes: sizes must be non-negative, received {s}")
+    return broadcast_shape("broadcast_shapes", *shapes) if shapes else ()
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """The tensors expanded to their common broadcast shape (views).
+
+    Example: ``a, b = ember.broadcast_tensors(ember.ones(2, 1), ember.ones(3))`` gives two
+    tensors of shape (2, 3).
+    """
+    for i, x in enumerate(tensors):
+        check_tensor(x, "broadcast_tensors", f"tensor {i}")
+    if not tensors:
+        return ()
+    shape = broadcast_shape("broadcast_tensors", *(tuple(x.shape) for x in tensors))
+    return tuple(expand(x, shape) for x in tensors)
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids from 1-D (or 0-D) tensors: output ``i`` has tensor ``i`` running along
+    dim ``i`` and is constant along the others. ``indexing="ij"`` gives shape (n0, n1, …);
+    ``"xy"`` (Cartesian) swaps the first two dims, giving (n1, n0, …). The outputs are
+    expanded views. Leaving out ``indexing`` warns, as in PyTorch, and means ``"ij"``.
+
+    Example: ``xs, ys = ember.meshgrid(x, y, indexing="xy")``
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    tensors = _tensor_list(list(tensors), "meshgrid")
+    if indexing is None:
+        warnings.warn(
+            "meshgrid: in an upcoming release it will be required to pass the indexing "
+            "argument, as in PyTorch; pass indexing='ij' (the default now) or indexing='xy'",
+            UserWarning,
+            stacklevel=2,
+        )
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', received {indexing!r}")
+    for i, x in enumerate(tensors):
+        if x.ndim > 1:
+            raise RuntimeError(
+                f"meshgrid: expected 0-D or 1-D tensors, received shape {tuple(x.shape)} at "
+                f"position {i}"
+            )
+        if x.dtype is not tensors[0].dtype:
+            raise RuntimeError(
+                "meshgrid: expected all tensors to have the same dtype, received "
+                f"{tensors[0].dtype.name} at position 0 and {x.dtype.name} at position {i}"
+            )
+    n = len(tensors)
+    dims = list(range(n))
+    if indexing == "xy" and n > 1:  # the first two tensors run along each other's dim
+        dims[0], dims[1] = 1, 0
+    shape = [0] * n
+    for x, d in zip(tensors, dims):
+        shape[d] = x._data.size
+    grids = []
+    for x, d in zip(tensors, dims):
+        view = [1] * n
+        view[d] = shape[d]
+        grids.append(expand(Reshape.apply(x, tuple(view)), tuple(shape)))
+    return tuple(grids)
+
+
+# ---------------------------------------------------------------- atleast_nd, stacks
+def _atleast(tensors, op: str, shape_of):
+    one = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    out = []
+    for i, x in enumerate(tensors):
+        check_tensor(x, op, f"tensor {i}")
+        shape = shape_of(tuple(x.shape))
+        out.append(x if shape == x.shape else Reshape.apply(x, shape))
+    return out[0] if one else tuple(out)
+
+
+def atleast_1d(*tensors) -> Tensor | tuple:
+    """Each tensor with at least 1 dim (a 0-d one becomes shape (1,)); one tensor in, one
+    out, else a tuple. Views."""
+    return _atleast(tensors, "atleast_1d", lambda s: s or (1,))
+
+
+def atleast_2d(*tensors) -> Tensor | tuple:
+    """Each tensor with at least 2 dims: () -> (1, 1), (n,) -> (1, n). Views."""
+    return _atleast(tensors, "atleast_2d", lambda s: (1,) * (2 - len(s)) + s if len(s) < 2 else s)
+
+
+def _3d(s):
+    if len(s) == 0:
+        return (1, 1, 1)
+    if len(s) == 1:
+        return (1, s[0], 1)
+    return s + (1,) if len(s) == 2 else s
+
+
+def atleast_3d(*tensors) -> Tensor | tuple:
+    """Each tensor with at least 3 dims: () -> (1, 1, 1), (n,) -> (1, n, 1),
+    (m, n) -> (m, n, 1). Views."""
+    return _atleast(tensors, "atleast_3d", _3d)
+
+
+def column_stack(tensors) -> Tensor:
+    """Join along dim 1, after making 0-d and 1-d tensors columns (n, 1).
+
+    Example: ``ember.column_stack([x, y])`` of two (n,) tensors has shape (n, 2).
+    """
+    tensors = _tensor_list(tensors, "column_stack")
+    return cat([x.reshape(-1, 1) if x.ndim < 2 else x for x in tensors], 1)
+
+
+def dstack(tensors) -> Tensor:
+    """Join along dim 2 (depth), after ``atleast_3d``."""
+    return cat(list(atleast_3d(_tensor_list(tensors, "dstack"))), 2)
+
+
 def _slices(input, d, sizes):
     lead = (slice(None),) * d
     out, start = [], 0
@@ -605,6 +826,54 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
     if n == 0:
         return _slices(input, d, [0] * chunks)
     return split(input, -(-n // chunks), d)
+
+
+@tensor_method
+def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
+    """Split into views along ``dim``: into ``sections`` (an int) pieces of near-equal size
+    (the first ``size % sections`` one larger), or at ``indices`` (a list), as
+    ``x[:i0], x[i0:i1], …, x[ik:]`` with Python's slicing rules. A 0-d int64 tensor counts
+    as sections, a 1-D one as indices.
+
+    Example: ``ember.tensor_split(ember.arange(7), 3)`` gives sizes 3, 2, 2.
+    """
+    check_tensor(input, "tensor_split")
+    if isinstance(indices_or_sections, Tensor):
+        t = indices_or_sections
+        if t.dtype is not dtypes.int64:
+            raise RuntimeError(
+                "tensor_split: expected indices_or_sections to be an int64 tensor, received "
+                f"{t.dtype.name}"
+            )
+        if t.ndim > 1:
+            raise RuntimeError(
+                "tensor_split: expected indices_or_sections to be a 0-D or 1-D tensor, received "
+                f"shape {tuple(t.shape)}"
+            )
+        indices_or_sections = t.tolist()
+    if input.ndim == 0:
+        raise RuntimeError("tensor_split: expected at least a 1-D tensor, received a 0-d tensor")
+    d = _wrap_dim(dim, input.ndim, "tensor_split")
+    if isinstance(indices_or_sections, (tuple, list)):
+        cuts = list(_size_args((indices_or_sections,), "tensor_split"))
+        lead = (slice(None),) * d
+        bounds = zip([0] + cuts, cuts + [None])
+        return tuple(Index.apply(input, lead + (slice(a, b),), (), False) for a, b in bounds)
+    if isinstance(indices_or_sections, bool):
+        raise TypeError("tensor_split: expected an int or a list of ints, received a bool")
+    try:
+        sections = operator.index(indices_or_sections)
+    except TypeError:
+        raise TypeError(
+            "tensor_split: expected indices_or_sections to be an int, a list of ints or an int64 "
+            f"tensor, received {type(indices_or_sections).__name__}"
+        ) from None
+    if sections <= 0:
+        raise RuntimeError(
+            f"tensor_split: number of sections must be greater than 0, received {sections}"
+        )
+    q, r = divmod(input.shape[d], sections)
+    return _slices(input, d, [q + 1] * r + [q] * (sections - r))
 
 
 @tensor_method
@@ -671,6 +940,39 @@ def flipud(input) -> Tensor:
     if input.ndim < 1:
         raise RuntimeError("flipud: input must have at least 1 dim, received a 0-d tensor")
     return flip(input, 0)
+
+
+@tensor_method
+def rot90(input, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by ``k`` quarter turns in the plane of ``dims``, from the first dim towards
+    the second (a copy).
+
+    Example: ``ember.rot90(ember.tensor([[1, 2], [3, 4]]))`` is ``tensor([[2, 4], [1, 3]])``.
+    """
+    check_tensor(input, "rot90")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"rot90: k must be an int, received {k!r}")
+    dims = _size_args((dims,), "rot90")
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected 2 rotation dims, received dims={dims}")
+    if input.ndim < 2:
+        raise RuntimeError(
+            f"rot90: expected a tensor with at least 2 dims, received shape {tuple(input.shape)}"
+        )
+    d0, d1 = (_wrap_dim(d, input.ndim, "rot90") for d in dims)
+    if d0 == d1:
+        raise RuntimeError(
+            f"rot90: expected two different rotation dims, received dim0={dims[0]} and "
+            f"dim1={dims[1]}"
+        )
+    k %= 4
+    if k == 1:
+        return transpose(Flip.apply(input, (d1,)), d0, d1)
+    if k == 2:
+        return Flip.apply(input, (d0, d1))
+    if k == 3:
+        return transpose(Flip.apply(input, (d0,)), d0, d1)
+    return Flip.apply(input, ())  # a copy, as in PyTorch
 
 
 class Roll(Function):
