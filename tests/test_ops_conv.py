@@ -794,3 +794,28 @@ def test_benchmark_cnn_takes_the_fast_paths(kernel_path, monkeypatch):
         assert {k: ran[k] for k in fast} == fast
     else:
         assert not set(ran) & set(fast)
+
+
+def test_conv_remembers_checked_geometries():
+    # a layer's repeated call skips the argument checks; new shapes, new arguments and bad
+    # inputs are still checked, and unhashable arguments are checked every time
+    from ember.ops import conv as ops_conv
+
+    ops_conv._GEOMETRIES.clear()
+    x, w = rand(2, 3, 5, 5), rand(4, 3, 3, 3)
+    for _ in range(2):
+        check(lambda m, x, w: F(m).conv2d(x, w, padding=1), x, w, gradcheck=False)
+    remembered = len(ops_conv._GEOMETRIES)
+    check(lambda m, x, w: F(m).conv2d(x, w, padding=1), x, w, gradcheck=False)
+    assert len(ops_conv._GEOMETRIES) == remembered  # found, not added
+    check(lambda m, x, w: F(m).conv2d(x, w, padding=2, stride=2), rand(1, 3, 7, 6), w,
+          gradcheck=False)  # fmt: skip
+    assert len(ops_conv._GEOMETRIES) > remembered
+    ew = ember.tensor(w)
+    with pytest.raises(RuntimeError, match="input has 2 channels but weight expects 3"):
+        F(ember).conv2d(ember.tensor(rand(2, 2, 5, 5)), ew, padding=1)
+    with pytest.raises(TypeError, match="must have the same dtype"):
+        F(ember).conv2d(ember.tensor(x.astype(np.float32)), ew, padding=1)
+    before = len(ops_conv._GEOMETRIES)
+    y = F(ember).conv2d(ember.tensor(x), ew, padding=[1, 1])
+    assert len(ops_conv._GEOMETRIES) == before and y.shape == (2, 4, 5, 5)

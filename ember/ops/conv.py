@@ -404,14 +404,50 @@ def _check_bias(op, bias, channels, weight):
         )
 
 
+# The checked geometry of each recent call: a layer called again with inputs of the same
+# shapes and dtypes and the same arguments skips the checks (~10 us of a batch-1 call).
+_GEOMETRIES: dict = {}
+
+
 def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
+    try:
+        key = (
+            op, type(input), type(weight), type(bias), input.shape, input.dtype, weight.shape,
+            weight.dtype, None if bias is None else (bias.shape, bias.dtype), stride, padding,
+            dilation, groups,
+        )  # fmt: skip
+        found = _GEOMETRIES.get(key)
+    except (AttributeError, TypeError):  # not tensors, or unhashable arguments: checked below
+        key = found = None
+    if found is None:
+        found = _conv_geometry(op, input, weight, bias, stride, padding, dilation, groups, nd)
+        if key is not None:
+            if len(_GEOMETRIES) >= 1024:
+                _GEOMETRIES.clear()
+            _GEOMETRIES[key] = found
+    geom, unbatched = found
+    x = input.unsqueeze(0) if unbatched else input
+    w = weight
+    if nd == 1:
+        x, w = x.unsqueeze(2), weight.unsqueeze(2)
+    if bias is not None and _fast_conv(geom, x._data, w._data, bias._data):
+        return _unlift(_ConvBias.apply(x, w, bias, geom), nd, unbatched)
+    y = _Conv.apply(x, w, geom)
+    if bias is not None:
+        y = y + bias.reshape(1, -1, 1, 1)
+    return _unlift(y, nd, unbatched)
+
+
+def _conv_geometry(op, input, weight, bias, stride, padding, dilation, groups, nd):
+    """Check the arguments of a convolution; its (lifted, 2-D) geometry and whether the
+    input is unbatched."""
     unbatched = _check_conv_common(op, input, weight, bias, groups, nd)
     kernel = tuple(weight.shape[2:])
     stride = _positive(op, "stride", _ints(op, "stride", stride, nd))
     dilation = _positive(op, "dilation", _ints(op, "dilation", dilation, nd))
     pads = _conv_padding(op, padding, kernel, stride, dilation, nd)
-    x = input.unsqueeze(0) if unbatched else input
-    c, o = x.shape[1], weight.shape[0]
+    shape = (1, *input.shape) if unbatched else tuple(input.shape)
+    c, o = shape[1], weight.shape[0]
     if o % groups:
         raise RuntimeError(
             f"{op}: out_channels ({o}, weight shape {tuple(weight.shape)}) must be divisible by "
@@ -423,7 +459,7 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
             f"(weight shape {tuple(weight.shape)}, groups={groups})"
         )
     _check_bias(op, bias, o, weight)
-    size = tuple(x.shape[2:])
+    size = shape[2:]
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(size, pads))
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(s > p for s, p in zip(span, padded)):
@@ -432,16 +468,10 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, nd):
             f"than the padded input (size {_show(padded)})"
         )
     out = tuple((p - s) // st + 1 for p, s, st in zip(padded, span, stride))
-    spatial, w = (size, out, kernel, stride, pads, dilation), weight
+    spatial = (size, out, kernel, stride, pads, dilation)
     if nd == 1:
-        x, w, spatial = x.unsqueeze(2), weight.unsqueeze(2), _height1(*spatial)
-    geom = _Geom(*spatial, groups)
-    if bias is not None and _fast_conv(geom, x._data, w._data, bias._data):
-        return _unlift(_ConvBias.apply(x, w, bias, geom), nd, unbatched)
-    y = _Conv.apply(x, w, geom)
-    if bias is not None:
-        y = y + bias.reshape(1, -1, 1, 1)
-    return _unlift(y, nd, unbatched)
+        spatial = _height1(*spatial)
+    return _Geom(*spatial, groups), unbatched
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
