@@ -60,6 +60,16 @@ def test_gelu_erf_relu(use_numba, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_special_values(use_numba, dtype):
+    # NaN goes through, -inf and -0.0 give 0, +inf stays; a non-contiguous input too
+    x = np.array([[np.nan, -np.inf, np.inf, -0.0, 0.0, -1e-30, 1e-30, 3.0]], dtype)
+    check(lambda m, x: F(m).relu(x), x, grad=False)
+    before = kernels.taken["relu"]
+    check(lambda m, x: F(m).relu(x.t()), np.tile(x, (3, 1)), grad=False)
+    assert kernels.taken["relu"] > before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_layer_norm(use_numba, dtype):
     x, w, b = rand(3, 2, 5).astype(dtype), rand(5).astype(dtype), rand(5).astype(dtype)
     check(lambda m, x, w, b: F(m).layer_norm(x, (5,), w, b), x, w, b, gradgrad=True)

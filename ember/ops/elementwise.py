@@ -2400,7 +2400,14 @@ class Relu(Function):
 
 
 class ReluFused(Relu):
-    """relu whose gradient is one compiled loop (ReluBackward); Relu's forward."""
+    """relu in one compiled loop (ember.kernels.nn.relu), and its gradient in another
+    (ReluBackward); Relu is the reference."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = knn.relu(x)
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
