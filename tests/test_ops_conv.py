@@ -819,3 +819,20 @@ def test_conv_remembers_checked_geometries():
     before = len(ops_conv._GEOMETRIES)
     y = F(ember).conv2d(ember.tensor(x), ew, padding=[1, 1])
     assert len(ops_conv._GEOMETRIES) == before and y.shape == (2, 4, 5, 5)
+
+
+def test_pooling_remembers_checked_geometries():
+    from ember.ops import conv as ops_conv
+
+    ops_conv._GEOMETRIES.clear()
+    x = rand(2, 3, 6, 7)
+    for _ in range(2):
+        check(lambda m, x: F(m).max_pool2d(x, 2), x, gradcheck=False)
+        check(lambda m, x: F(m).avg_pool1d(x, 3, 2, 1), x[0], gradcheck=False)
+    remembered = len(ops_conv._GEOMETRIES)
+    check(lambda m, x: F(m).max_pool2d(x, 2), x[0], gradcheck=False)  # unbatched: new
+    assert len(ops_conv._GEOMETRIES) == remembered + 1
+    with pytest.raises(ValueError, match="padding must be non-negative and at most half"):
+        F(ember).max_pool2d(ember.tensor(x), 2, padding=2)
+    with pytest.raises(RuntimeError, match="non-zero channels and spatial sizes"):
+        F(ember).max_pool2d(ember.tensor(rand(2, 0, 6, 7)), 2)

@@ -692,14 +692,35 @@ def _pool_out(n, k, s, p, d, ceil_mode):
 
 
 def _pool_geom(op, x, kernel_size, stride, padding, dilation, ceil_mode, nd):
-    """Check the arguments of a pooling op; the 2-D geometry and the (lifted) input."""
-    unbatched = _check_input(op, x, nd)
+    """The 2-D geometry of a pooling op, the (lifted) input and whether it was unbatched;
+    the checks run once for each new combination of shapes and arguments (as _conv's)."""
+    try:
+        key = (op, type(x), x.shape, x.dtype, kernel_size, stride, padding, dilation, ceil_mode)
+        found = _GEOMETRIES.get(key)
+    except (AttributeError, TypeError):  # not a tensor, or unhashable arguments
+        key = found = None
+    if found is None:
+        found = _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode, nd)
+        if key is not None:
+            if len(_GEOMETRIES) >= 1024:
+                _GEOMETRIES.clear()
+            _GEOMETRIES[key] = found
+    geom, unbatched = found
     if unbatched:
         x = x.unsqueeze(0)
-    if any(n == 0 for n in x.shape[1:]):
+    if nd == 1:
+        x = x.unsqueeze(2)
+    return geom, x, unbatched
+
+
+def _pool_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode, nd):
+    """Check the arguments of a pooling op; its 2-D geometry and whether x is unbatched."""
+    unbatched = _check_input(op, x, nd)
+    shape = (1, *x.shape) if unbatched else tuple(x.shape)
+    if any(n == 0 for n in shape[1:]):
         raise RuntimeError(
             f"{op}: expected an input with non-zero channels and spatial sizes (the batch may "
-            f"be empty), received shape {tuple(x.shape[1:] if unbatched else x.shape)}"
+            f"be empty), received shape {tuple(x.shape)}"
         )
     kernel = _positive(op, "kernel_size", _ints(op, "kernel_size", kernel_size, nd))
     if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
@@ -712,7 +733,7 @@ def _pool_geom(op, x, kernel_size, stride, padding, dilation, ceil_mode, nd):
             f"{op}: padding must be non-negative and at most half of kernel_size, received "
             f"padding {_show(pads)} for kernel_size {_show(kernel)}"
         )
-    size = tuple(x.shape[2:])
+    size = shape[2:]
     out = tuple(_pool_out(*a, ceil_mode) for a in zip(size, kernel, stride, pads, dilation))
     if any(o < 1 for o in out):
         raise RuntimeError(
@@ -725,8 +746,8 @@ def _pool_geom(op, x, kernel_size, stride, padding, dilation, ceil_mode, nd):
                   for n, o, s, d, k, p in zip(size, out, stride, dilation, kernel, pads))  # fmt: skip
     spatial = (size, out, kernel, stride, tuple(zip(pads, after)), dilation)
     if nd == 1:
-        x, spatial = x.unsqueeze(2), _height1(*spatial)
-    return _Geom(*spatial), x, unbatched
+        spatial = _height1(*spatial)
+    return _Geom(*spatial), unbatched
 
 
 class _MaxPool(Function):
