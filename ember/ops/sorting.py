@@ -23,7 +23,7 @@ from ember.backend import get_array_module
 from ember.errors import EmberIndexError
 from ember.ops._util import check_tensor, tensor_method
 from ember.ops.indexing import gather
-from ember.ops.reduce import ReverseCumsum, running_input
+from ember.ops.reduce import ReverseCumsum, _wide, running_input
 from ember.ops.shape import cat
 from ember.tensor import Tensor, _wrap_dim, _wrap_dims
 
@@ -547,11 +547,6 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
 
 
 # ---------------------------------------------------------------- cumprod
-def _wide(x):
-    """16-bit floats are multiplied in float32, as PyTorch does."""
-    return x.astype("float32") if x.dtype.kind in "fV" and x.dtype.itemsize == 2 else x
-
-
 class Cumprod(Function):
     @staticmethod
     def forward(ctx, x, dim):
