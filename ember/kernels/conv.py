@@ -26,7 +26,7 @@ import threading
 import numpy as np
 
 from ember import kernels
-from ember.kernels import winograd
+from ember.kernels import gemm, winograd
 
 # The column buffer of a chunk. Measured on the benchmark's CNN (2-core EPYC, 1 MiB L2 a
 # core): 2 MiB steps ~10% faster than 512 KiB, whose one-sample chunks of the 16x16 layer
@@ -353,7 +353,7 @@ def conv2d(x, w, b, geo):
         c = scratch("cols", (ck, m, p), x.dtype)
         im2col(xpad[s : s + m], c, geo)
         out = scratch("out", (o, m, p), x.dtype)
-        np.matmul(w2, c.reshape(ck, m * p), out=out.reshape(o, m * p))
+        gemm.matmul(w2, c.reshape(ck, m * p), out=out.reshape(o, m * p))
         if b is None:
             y[s : s + m] = out.transpose(1, 0, 2)
         else:  # the bias added in the same pass
@@ -379,7 +379,7 @@ def conv2d_grad_input(gy, w, size, geo):
         g = scratch("gyt", (o, m, p), gy.dtype)
         g[...] = gy3[s : s + m].transpose(1, 0, 2)
         gc = scratch("gcols", (ck, m, p), gy.dtype)
-        np.matmul(w2t, g.reshape(o, m * p), out=gc.reshape(ck, m * p))
+        gemm.matmul(w2t, g.reshape(o, m * p), out=gc.reshape(ck, m * p))
         col2im(gc, gx[s : s + m], geo)
     return gx
 
@@ -397,8 +397,7 @@ def conv2d_grad_weight(x, gy, geo):
     ck = c * kh * kw
     gy3 = gy.reshape(n, o, p)
     step = _chunk(n, ck, p, x.itemsize)
-    gw = np.zeros((o, ck), x.dtype)
-    part = scratch("gw_part", (o, ck), x.dtype)
+    gw = np.empty((o, ck), x.dtype)
     xpad = pad_input(x, geo)
     for s in range(0, n, step):
         m = min(step, n - s)
@@ -406,8 +405,7 @@ def conv2d_grad_weight(x, gy, geo):
         im2col(xpad[s : s + m], c_, geo)
         g = scratch("gyt", (o, m, p), gy.dtype)
         g[...] = gy3[s : s + m].transpose(1, 0, 2)
-        np.matmul(g.reshape(o, m * p), c_.reshape(ck, m * p).T, out=part)
-        gw += part
+        gemm.matmul(g.reshape(o, m * p), c_.reshape(ck, m * p).T, out=gw, accumulate=s > 0)
     return gw.reshape((o, c, kh, kw))
 
 

@@ -116,20 +116,26 @@ def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates):
     nonlinearities) into dgates (N, 4H) and dc_{t-1} into dc. The caller then sets
     dh = dgates @ W_hh."""
     N, H = dh.shape
+    d_h = np.empty(H, dh.dtype)
     for b in range(N):
         ab, db = a[b], dgates[b]
         i, f, g, o = ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :]
         di, df, dg, do = db[:H], db[H : 2 * H], db[2 * H : 3 * H], db[3 * H :]
-        tb, cp, gyb, dhb, dcb = tanh_c[b], c_prev[b], gy[b], dh[b], dc[b]
+        tb, cp, gyb, dhb, d_c = tanh_c[b], c_prev[b], gy[b], dh[b], dc[b]
+        for j in range(H):  # one gate a loop, as in the forward (a loop storing to all
+            d_h[j] = dhb[j] + gyb[j]  # of them compiles to scalar code, ~4x slower)
         for j in range(H):
-            tc = tb[j]
-            d_h = dhb[j] + gyb[j]
-            d_c = dcb[j] + d_h * o[j] * (1 - tc * tc)
-            di[j] = d_c * g[j] * i[j] * (1 - i[j])
-            df[j] = d_c * cp[j] * f[j] * (1 - f[j])
-            dg[j] = d_c * i[j] * (1 - g[j] * g[j])
-            do[j] = d_h * tc * o[j] * (1 - o[j])
-            dcb[j] = d_c * f[j]
+            d_c[j] += d_h[j] * o[j] * (1 - tb[j] * tb[j])
+        for j in range(H):
+            di[j] = d_c[j] * g[j] * i[j] * (1 - i[j])
+        for j in range(H):
+            df[j] = d_c[j] * cp[j] * f[j] * (1 - f[j])
+        for j in range(H):
+            dg[j] = d_c[j] * i[j] * (1 - g[j] * g[j])
+        for j in range(H):
+            do[j] = d_h[j] * tb[j] * o[j] * (1 - o[j])
+        for j in range(H):
+            d_c[j] *= f[j]
 
 
 # ---------------------------------------------------------------- GRU

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember import kernels
+from ember.kernels import gemm
 
 BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
 G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
@@ -77,13 +78,13 @@ def usable(geo, n: int, c: int, o: int) -> bool:
 def transform_weight(w: np.ndarray) -> np.ndarray:
     """U (16, O, C): G @ w[o, c] @ G.T for every kernel, as one product with kron(G, G)."""
     o, c = w.shape[:2]
-    u = np.matmul(_GG.astype(w.dtype), w.reshape(o * c, 9).T)  # (16, O * C)
+    u = gemm.matmul(_GG.astype(w.dtype), w.reshape(o * c, 9).T)  # (16, O * C)
     return u.reshape(16, o, c)
 
 
 def weight_grad(du: np.ndarray, o: int, c: int) -> np.ndarray:
     """gw (O, C, 3, 3) from the gradient of U (16, O, C): G.T @ dU[o, c] @ G for each."""
-    gw = np.matmul(du.reshape(16, o * c).T, _GG.astype(du.dtype))  # (O * C, 9)
+    gw = gemm.matmul(du.reshape(16, o * c).T, _GG.astype(du.dtype))  # (O * C, 9)
     return gw.reshape(o, c, 3, 3)
 
 
@@ -333,7 +334,7 @@ def conv2d(x, w, b, geo, scratch, keep=False):
             v = kept[s * th * tw : s * th * tw + t]
         _input_tiles(x[s : s + m], v, ph, pw, th, tw)
         mm = _planes(scratch, "wino_m", t, o, x.dtype)
-        np.matmul(v.transpose(1, 0, 2), u, out=mm)
+        gemm.matmul(v.transpose(1, 0, 2), u, out=mm)
         _output_tiles(mm, y[s : s + m], bias, th, tw)
     return y, kept
 
@@ -356,8 +357,7 @@ def conv2d_backward(x, w, gy, size, geo, scratch, need_x=True, need_w=True, tile
         u = transform_weight(w)  # (16, O, C)
         gx = np.empty((n, c) + tuple(size), gy.dtype)
     if need_w:
-        du = np.zeros((16, o, c), gy.dtype)
-        part = scratch("wino_du", (16, o, c), gy.dtype)
+        du = np.empty((16, o, c), gy.dtype)
     step = _chunk(n, max(c, o), th * tw, gy.itemsize)
     for s in range(0, n, step):
         m = min(step, n - s)
@@ -371,11 +371,10 @@ def conv2d_backward(x, w, gy, size, geo, scratch, need_x=True, need_w=True, tile
             v = scratch("wino_v", (t, 16, c), gy.dtype)
             _input_tiles(x[s : s + m], v, ph, pw, th, tw)
         if need_w:
-            np.matmul(g.transpose(0, 2, 1), v.transpose(1, 0, 2), out=part)
-            du += part
+            gemm.matmul(g.transpose(0, 2, 1), v.transpose(1, 0, 2), out=du, accumulate=s > 0)
         if need_x:
             dv = _planes(scratch, "wino_dv", t, c, gy.dtype)
-            np.matmul(g, u, out=dv)
+            gemm.matmul(g, u, out=dv)
             acc = scratch("wino_gx", (m, c, hp, wp), gy.dtype)
             acc[...] = 0
             _input_tiles_adjoint(dv, acc, th, tw)

@@ -15,6 +15,7 @@ from ember.amp import autocast_args
 from ember.amp import state as _amp
 from ember.autograd.function import Function
 from ember.backend import get_array_module
+from ember.kernels import gemm
 from ember.ops._util import check_tensor, is_number, promote, tensor_method
 from ember.ops.elementwise import broadcast_shape
 from ember.ops.shape import expand, meshgrid, permute, reshape, roll, stack
@@ -45,7 +46,8 @@ class Matmul(Function):
         ctx.a_vec, ctx.b_vec = a.ndim == 1, b.ndim == 1
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)  # fmt: skip
-        y = get_array_module(a).matmul(a, b)
+        xp = get_array_module(a)
+        y = gemm.matmul(a, b) if xp is np else xp.matmul(a, b)
         # NumPy multiplies bfloat16 (ml_dtypes) matrices in float32; the result is bfloat16
         return y if y.dtype == a.dtype else y.astype(a.dtype)
 

@@ -21,6 +21,7 @@ from ember.autograd import grad_mode
 from ember.autograd.function import Function
 from ember.backend import get_array_module
 from ember.errors import EmberIndexError
+from ember.kernels import gemm
 from ember.kernels import nn as knn
 from ember.ops._util import check_tensor, tensor_method
 from ember.ops.linalg import _same_dtype, matmul
@@ -163,7 +164,7 @@ class Linear(Function):
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               w if ctx.needs_input_grad[0] else None)  # fmt: skip
         y = np.empty(x.shape[:-1] + (n_out,), x.dtype)
-        np.matmul(x.reshape(n, x.shape[-1]), w.T, out=y.reshape(n, n_out))
+        gemm.matmul(x.reshape(n, x.shape[-1]), w.T, out=y.reshape(n, n_out))
         if b is not None:
             y += b
         return y
@@ -1366,11 +1367,11 @@ class Attention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, scale, causal):
-        scores = np.matmul(q, np.swapaxes(k, -1, -2))
+        scores = gemm.matmul(q, np.swapaxes(k, -1, -2))
         attn = knn.softmax_last(scores, scale, causal, out=scores)
         ctx.scale, ctx.causal = scale, causal
         ctx.save_for_backward(q, k, v, attn)
-        return np.matmul(attn, v)
+        return gemm.matmul(attn, v)
 
     @staticmethod
     def backward(ctx, gy):
@@ -1394,10 +1395,10 @@ class Attention(Function):
                 None,
             )
         g, a = gy._data, attn._data
-        gv = np.matmul(np.swapaxes(a, -1, -2), g) if need[2] else None
-        gs = knn.softmax_backward_last(np.matmul(g, np.swapaxes(v._data, -1, -2)), a, scale)
-        gq = np.matmul(gs, k._data) if need[0] else None
-        gk = np.matmul(np.swapaxes(gs, -1, -2), q._data) if need[1] else None
+        gv = gemm.matmul(np.swapaxes(a, -1, -2), g) if need[2] else None
+        gs = knn.softmax_backward_last(gemm.matmul(g, np.swapaxes(v._data, -1, -2)), a, scale)
+        gq = gemm.matmul(gs, k._data) if need[0] else None
+        gk = gemm.matmul(np.swapaxes(gs, -1, -2), q._data) if need[1] else None
         return gq, gk, gv, None, None
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 from ember.autograd import grad_mode
 from ember.autograd.function import Function
 from ember.backend import get_array_module
+from ember.kernels import gemm
 from ember.kernels import rnn as fused
 
 __all__ = ["GRULayer", "LSTMLayer"]
@@ -44,7 +45,7 @@ def _steps(T: int, reverse: bool):
 def _projection(xp, x, w_ih, bias):
     """x (T, N, I) @ W_ih^T (+ bias) as a new (T, N, G) array."""
     T, N, I = x.shape
-    y = xp.matmul(x.reshape(T * N, I), w_ih.T)
+    y = gemm.matmul(x.reshape(T * N, I), w_ih.T)
     if bias is not None:
         y += bias
     return y.reshape(T, N, w_ih.shape[0])
@@ -71,9 +72,9 @@ def _weight_grads(xp, need, dgx, dgh, x, h_prev, w_ih):
     G, H = dgx.shape[-1], h_prev.shape[-1]
     dgx2 = dgx.reshape(T * N, G)
     dgh2 = dgh.reshape(T * N, G)
-    gx = xp.matmul(dgx2, w_ih).reshape(T, N, I) if need[0] else None
-    gw_ih = xp.matmul(dgx2.T, x.reshape(T * N, I)) if need[1] else None
-    gw_hh = xp.matmul(dgh2.T, h_prev.reshape(T * N, H)) if need[2] else None
+    gx = gemm.matmul(dgx2, w_ih).reshape(T, N, I) if need[0] else None
+    gw_ih = gemm.matmul(dgx2.T, x.reshape(T * N, I)) if need[1] else None
+    gw_hh = gemm.matmul(dgh2.T, h_prev.reshape(T * N, H)) if need[2] else None
     gb_ih = dgx2.sum(0) if need[3] else None
     gb_hh = dgh2.sum(0) if need[4] else None
     return gx, gw_ih, gw_hh, gb_ih, gb_hh
@@ -180,8 +181,9 @@ class LSTMLayer(Function):
         w_hh_t = xp.ascontiguousarray(w_hh.T)  # BLAS runs the steps' products faster
         h, c = h0, c0
         if fused.usable(gates, h0, c0, forward=True):  # a step's gate math in one kernel
+            w = gemm.pack(w_hh_t) or w_hh_t  # the same weight for every step: packed once
             for t in _steps(T, reverse):
-                xp.matmul(h, w_hh_t, out=hw)
+                gemm.matmul(h, w, out=hw)
                 fused.lstm_forward_step(gates[t], hw, c, c_all[t], tanh_c[t], y[t])
                 h, c = y[t], c_all[t]
         else:
@@ -209,11 +211,12 @@ class LSTMLayer(Function):
         if fused.usable(a, dh, dc, gy, c0, forward=False):
             last = T - 1 if reverse else 0  # the step whose c_{t-1} is c0
             step = 1 if reverse else -1
+            w = gemm.pack(w_hh) or w_hh
             for t in _steps(T, not reverse):
                 c_prev = c0 if t == last else c_all[t + step]
                 d = dgates[t].reshape(N, 4 * H)
                 fused.lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d)
-                xp.matmul(d, w_hh, out=dh)
+                gemm.matmul(d, w, out=dh)
         else:
             _lstm_backward_loop(xp, a, c_all, tanh_c, c0, gy, dh, dc, dgates, w_hh, reverse)
         dgates = dgates.reshape(T, N, 4 * H)
@@ -293,11 +296,12 @@ class GRULayer(Function):
         hw_all = xp.empty((T, N, 3 * H), dt)  # W_hh h + b_hh: its n part is kept for backward
         y = xp.empty((T, N, H), dt)
         w_hh_t = xp.ascontiguousarray(w_hh.T)  # BLAS runs the steps' products faster
+        w = gemm.pack(w_hh_t) or w_hh_t  # the same weight for every step: packed once
         h = h0
         kernel = fused.usable(gates, h0, forward=True)
         for t in _steps(T, reverse):
             hw = hw_all[t]
-            xp.matmul(h, w_hh_t, out=hw)
+            gemm.matmul(h, w, out=hw)
             if b_hh is not None:
                 hw += b_hh
             if kernel:  # a step's gate math in one kernel
@@ -327,11 +331,11 @@ class GRULayer(Function):
         dgx = xp.empty((T, N, 3 * H), a.dtype)  # gradients of the input's projection
         dgh = xp.empty((T, N, 3 * H), a.dtype)  # … and of the hidden state's
         dh = gh._data.copy()
-        tmp = xp.empty((N, H), a.dtype)
         if fused.usable(a, dh, gy, h_prev, forward=False):
+            w = gemm.pack(w_hh) or w_hh
             for t in _steps(T, not reverse):
                 fused.gru_backward_step(a[t], hw_all[t], h_prev[t], gy[t], dh, dgx[t], dgh[t])
-                dh += xp.matmul(dgh[t], w_hh, out=tmp)
+                gemm.matmul(dgh[t], w, out=dh, accumulate=True)
         else:
             _gru_backward_loop(xp, a, hw_all, h_prev, gy, dh, dgx, dgh, w_hh, reverse)
         need = ctx.needs_input_grad

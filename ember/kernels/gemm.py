@@ -1,0 +1,485 @@
+"""float32 matrix products with AVX-512, for the CPUs that have it.
+
+NumPy's matrix product calls its BLAS. Where that BLAS runs 256-bit (AVX2) kernels on a CPU
+with full-width 512-bit units (an environment may pin OpenBLAS to its Haswell kernels, for
+one), half of the CPU's multiply-add throughput is left unused: the matrix products of the
+LSTM, the convolutions and the linear layers are then the bulk of a training step. This
+module is a small product of its own, written the way the fast BLAS libraries are:
+
+- a *micro-kernel* multiplies a panel of MR rows of A by a panel of NR columns of B, with the
+  MR x NR block of C held in 24 vector registers for the whole depth of the panels: each step
+  of k is two 16-float loads of B, MR broadcasts of A and 2 * MR fused multiply-adds. It is
+  written as LLVM IR (vector types and the ``llvm.fma`` intrinsic) inside a numba intrinsic,
+  so numba compiles it with the rest of the loops below for the CPU it runs on;
+- the loops around it cut A and B into blocks that stay in the caches (KC deep, MC rows of A,
+  NC columns of B) and copy ("pack") each block once into the panel order the micro-kernel
+  reads, so the kernel reads memory in order whatever the strides of A and B (a transposed
+  operand costs nothing more than a contiguous one);
+- the two cores split the columns of C (or its rows, when C is narrow), one half each.
+
+``matmul(a, b, out)`` takes this path for float32 products big enough to gain; everything
+else, and every CPU without AVX-512, goes to NumPy. Sums are in float32 with fused
+multiply-adds, in another order than the BLAS's: results differ from NumPy's by rounding.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ember import kernels
+
+MR, NR = 12, 32  # the micro-kernel's block of C: 12 rows, two 16-float vectors wide
+KC, MC, NC = 256, 192, 2048  # depth of a panel; rows and columns of the packed blocks
+MIN_FLOPS = 1 << 18  # smaller products go to NumPy (packing would cost more than it saves)
+PARALLEL_FLOPS = 1 << 22  # below this, one core (the second one's start costs more)
+
+
+def _host_has_avx512() -> bool:
+    if not kernels.HAVE_NUMBA:
+        return False
+    try:
+        import llvmlite.binding as llvm
+
+        features = llvm.get_host_cpu_features()
+    except (ImportError, AttributeError, RuntimeError):  # an llvmlite that cannot tell
+        return False
+    return bool(features.get("avx512f"))
+
+
+AVAILABLE = _host_has_avx512()
+
+if AVAILABLE:
+    import numba
+    from llvmlite import ir
+    from numba import prange, types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    _jit = numba.njit(cache=True, nogil=True)
+    _pjit = numba.njit(cache=True, nogil=True, parallel=True)
+
+    @intrinsic
+    def _micro(typingctx, depth, a_addr, b_addr, c_addr, ldc, accumulate):
+        """C[:MR, :NR] (row stride ldc) = (C if accumulate else 0) + Ap^T Bp, where Ap holds
+        depth steps of MR floats (one column of the A panel each) and Bp depth steps of NR."""
+        sig = types.void(types.intp, types.intp, types.intp, types.intp, types.intp, types.intp)
+
+        def codegen(context, builder, signature, args):
+            depth, a_addr, b_addr, c_addr, ldc, accumulate = args
+            f32, i32, i64 = ir.FloatType(), ir.IntType(32), ir.IntType(64)
+            vec = ir.VectorType(f32, 16)
+            nv = NR // 16
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v16f32"
+            )
+            a_ptr = builder.inttoptr(a_addr, f32.as_pointer())
+            b_ptr = builder.inttoptr(b_addr, f32.as_pointer())
+            c_ptr = builder.inttoptr(c_addr, f32.as_pointer())
+            zero = ir.Constant(vec, None)
+            splat = ir.Constant(ir.VectorType(i32, 16), [0] * 16)
+
+            entry = builder.basic_block
+            loop = builder.append_basic_block("micro.loop")
+            done = builder.append_basic_block("micro.done")
+            builder.cbranch(builder.icmp_signed(">", depth, ir.Constant(i64, 0)), loop, done)
+
+            builder.position_at_end(loop)
+            k = builder.phi(i64)
+            acc = [[builder.phi(vec) for _ in range(nv)] for _ in range(MR)]
+            b_row = builder.gep(b_ptr, [builder.mul(k, ir.Constant(i64, NR))])
+            b = [
+                builder.load(
+                    builder.bitcast(builder.gep(b_row, [ir.Constant(i64, 16 * v)]), vec.as_pointer()),
+                    align=4,
+                )
+                for v in range(nv)
+            ]
+            a_col = builder.gep(a_ptr, [builder.mul(k, ir.Constant(i64, MR))])
+            new = []
+            for r in range(MR):
+                a = builder.load(builder.gep(a_col, [ir.Constant(i64, r)]), align=4)
+                a = builder.shuffle_vector(
+                    builder.insert_element(ir.Constant(vec, ir.Undefined), a, ir.Constant(i32, 0)),
+                    ir.Constant(vec, ir.Undefined),
+                    splat,
+                )
+                new.append([builder.call(fma, [a, b[v], acc[r][v]]) for v in range(nv)])
+            k_next = builder.add(k, ir.Constant(i64, 1))
+            k.add_incoming(ir.Constant(i64, 0), entry)
+            k.add_incoming(k_next, loop)
+            for r in range(MR):
+                for v in range(nv):
+                    acc[r][v].add_incoming(zero, entry)
+                    acc[r][v].add_incoming(new[r][v], loop)
+            builder.cbranch(builder.icmp_signed("<", k_next, depth), loop, done)
+
+            builder.position_at_end(done)
+            totals = [[builder.phi(vec) for _ in range(nv)] for _ in range(MR)]
+            for r in range(MR):
+                for v in range(nv):
+                    totals[r][v].add_incoming(zero, entry)
+                    totals[r][v].add_incoming(new[r][v], loop)
+            keep = builder.icmp_signed("!=", accumulate, ir.Constant(i64, 0))
+            for r in range(MR):
+                row = builder.gep(c_ptr, [builder.mul(ldc, ir.Constant(i64, r))])
+                for v in range(nv):
+                    total = totals[r][v]
+                    p = builder.bitcast(builder.gep(row, [ir.Constant(i64, 16 * v)]), vec.as_pointer())
+                    old = builder.select(keep, builder.load(p, align=4), zero)
+                    builder.store(builder.fadd(old, total), p, align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    @_jit
+    def _aligned(n):
+        """A float32 buffer of n elements starting on a 64-byte boundary (one cache line)."""
+        raw = np.empty(n + 16, np.float32)
+        skip = ((64 - raw.ctypes.data % 64) % 64) // 4
+        return raw[skip : skip + n]
+
+    _u = numba.uint64  # unsigned indices: no wraparound checks, so the copies vectorise
+
+    @intrinsic
+    def _floats(typingctx, addr):
+        """The float32 pointer at an address (for numba.carray)."""
+        sig = types.CPointer(types.float32)(types.intp)
+
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], ir.FloatType().as_pointer())
+
+        return sig, codegen
+
+    @_jit
+    def _flat(x):
+        """x's memory as one flat float32 array (x's strides are positive)."""
+        extent = 1
+        for d in range(x.ndim):
+            extent += (x.shape[d] - 1) * (x.strides[d] // 4)
+        return numba.carray(_floats(x.ctypes.data), extent)
+
+    @_jit
+    def _pack_a(a, s0, s1, i0, m, k0, kc, ap):
+        """Rows i0:i0+m, columns k0:k0+kc of A (flat, element strides s0, s1) into panels of
+        MR rows, each column of a panel MR consecutive floats (rows past m are zeros)."""
+        if m % MR:
+            ap[(m // MR) * MR * kc : (m // MR + 1) * MR * kc] = 0.0
+        if s0 == 1 and s1 != 1:  # columns of A are contiguous: read each along the rows
+            for kk in range(kc):
+                at = _u(i0 + (k0 + kk) * s1)
+                for i in range(_u(m)):
+                    ap[(i // MR) * MR * kc + kk * MR + i % MR] = a[at + i]
+            return
+        for p in range((m + MR - 1) // MR):
+            base = p * MR * kc
+            rows = min(MR, m - p * MR)
+            src = (i0 + p * MR) * s0 + k0 * s1
+            if s1 == 1:  # rows of A are contiguous: read each along k
+                for r in range(rows):
+                    at, to = _u(src + r * s0), _u(base + r)
+                    for kk in range(_u(kc)):
+                        ap[to + kk * MR] = a[at + kk]
+            else:
+                for kk in range(kc):
+                    at, to = _u(src + kk * s1), _u(base + kk * MR)
+                    for r in range(_u(rows)):
+                        ap[to + r] = a[at + r * s0]
+
+    @_jit
+    def _pack_b(b, s0, s1, k0, kc, j0, n, bp):
+        """Rows k0:k0+kc, columns j0:j0+n of B (flat, element strides s0, s1) into panels of
+        NR columns, each row of a panel NR consecutive floats (columns past n are zeros)."""
+        full = n // NR
+        if n % NR:
+            bp[full * NR * kc : (full + 1) * NR * kc] = 0.0
+        if s0 == 1 and s1 != 1:  # columns of B are contiguous: read each along k
+            for j in range(n):
+                at = _u(k0 + (j0 + j) * s1)
+                to = _u((j // NR) * NR * kc + j % NR)
+                for kk in range(_u(kc)):
+                    bp[to + kk * NR] = b[at + kk]
+            return
+        for kk in range(kc):  # along the rows of B: each is read once, in order when s1 == 1
+            at = _u((k0 + kk) * s0 + j0 * s1)
+            for q in range(full + (1 if n % NR else 0)):
+                to = _u(q * NR * kc + kk * NR)
+                fr = _u(at + q * NR * s1)
+                if s1 == 1 and q < full:
+                    for j in range(_u(NR)):
+                        bp[to + j] = b[fr + j]
+                else:
+                    for j in range(_u(min(NR, n - q * NR))):
+                        bp[to + j] = b[fr + j * s1]
+
+    @_jit
+    def _block(ap, bp, kc, c, ic, mc, jc, nc, add, edge):
+        """c[ic:ic+mc, jc:jc+nc] (+)= the packed A block ap times the packed B panels bp."""
+        ldc = c.strides[0] // 4
+        for q in range((nc + NR - 1) // NR):  # one panel of B stays in L1 while A's pass by
+            cols = min(NR, nc - q * NR)
+            b_addr = bp.ctypes.data + 4 * q * NR * kc
+            for p in range((mc + MR - 1) // MR):
+                rows = min(MR, mc - p * MR)
+                i, j = ic + p * MR, jc + q * NR
+                full = rows == MR and cols == NR
+                if full:
+                    c_addr, c_step, c_add = c.ctypes.data + 4 * (i * ldc + j), ldc, add
+                else:  # a ragged edge: the whole block into a scratch tile first
+                    c_addr, c_step, c_add = edge.ctypes.data, NR, 0
+                _micro(kc, ap.ctypes.data + 4 * p * MR * kc, b_addr, c_addr, c_step, c_add)
+                if not full:
+                    for r in range(rows):
+                        for jj in range(cols):
+                            if add:
+                                c[i + r, j + jj] += edge[r * NR + jj]
+                            else:
+                                c[i + r, j + jj] = edge[r * NR + jj]
+
+    @_jit
+    def _gemm_serial(a, b, c, i0, i1, j0, j1, accumulate):
+        """c[i0:i1, j0:j1] (+)= a[i0:i1] @ b[:, j0:j1] on one core (c's rows are contiguous)."""
+        k = a.shape[1]
+        af, a0, a1 = _flat(a), a.strides[0] // 4, a.strides[1] // 4
+        bf, b0, b1 = _flat(b), b.strides[0] // 4, b.strides[1] // 4
+        ap = _aligned(MC * KC)
+        bp = _aligned(NC * KC + NR * KC)
+        edge = _aligned(MR * NR)
+        for jc in range(j0, j1, NC):
+            nc = min(NC, j1 - jc)
+            for pc in range(0, k, KC):
+                kc = min(KC, k - pc)
+                _pack_b(bf, b0, b1, pc, kc, jc, nc, bp)
+                for ic in range(i0, i1, MC):
+                    mc = min(MC, i1 - ic)
+                    _pack_a(af, a0, a1, ic, mc, pc, kc, ap)
+                    _block(ap, bp, kc, c, ic, mc, jc, nc, accumulate or pc > 0, edge)
+
+    @_jit
+    def _gemm_packed_serial(a, bp, c, i0, i1, j0, j1, accumulate):
+        """As _gemm_serial, with all of B packed beforehand by _pack_all (a weight used by many
+        products, such as the recurrent weight of an LSTM, is packed once)."""
+        k = a.shape[1]
+        panels = (c.shape[1] + NR - 1) // NR
+        af, a0, a1 = _flat(a), a.strides[0] // 4, a.strides[1] // 4
+        ap = _aligned(MC * KC)
+        edge = _aligned(MR * NR)
+        for pc in range(0, k, KC):
+            kc = min(KC, k - pc)
+            start = pc * panels * NR + (j0 // NR) * NR * kc
+            for ic in range(i0, i1, MC):
+                mc = min(MC, i1 - ic)
+                _pack_a(af, a0, a1, ic, mc, pc, kc, ap)
+                _block(ap, bp[start:], kc, c, ic, mc, j0, j1 - j0, accumulate or pc > 0, edge)
+
+    @_jit
+    def _pack_all(b):
+        """All of B in panels, KC rows of B at a time (the layout _gemm_packed_serial reads)."""
+        k, n = b.shape
+        panels = (n + NR - 1) // NR
+        bp = _aligned(k * panels * NR)
+        bf, b0, b1 = _flat(b), b.strides[0] // 4, b.strides[1] // 4
+        for pc in range(0, k, KC):
+            kc = min(KC, k - pc)
+            _pack_b(bf, b0, b1, pc, kc, 0, n, bp[pc * panels * NR :])
+        return bp
+
+    @_jit
+    def _cut(size, parts, step, t):
+        """The t-th of `parts` near-equal ranges of range(size), cut at multiples of step."""
+        blocks = (size + step - 1) // step
+        lo = min(size, (blocks * t // parts) * step)
+        hi = min(size, (blocks * (t + 1) // parts) * step)
+        return lo, hi
+
+    @_pjit
+    def _gemm_parallel(a, b, c, parts, split_rows, accumulate):
+        """c (+)= a @ b with the rows (split_rows) or the columns of c cut in `parts`."""
+        m, n = c.shape
+        for t in prange(parts):
+            if split_rows:
+                lo, hi = _cut(m, parts, MR, t)
+                _gemm_serial(a, b, c, lo, hi, 0, n, accumulate)
+            else:
+                lo, hi = _cut(n, parts, NR, t)
+                _gemm_serial(a, b, c, 0, m, lo, hi, accumulate)
+
+    @_pjit
+    def _bmm_parallel(a, b, c, parts, accumulate):
+        """c[i] (+)= a[i] @ b[i] for the products i of a batch, `parts` cores taking a share
+        of the products each."""
+        m, n = c.shape[1], c.shape[2]
+        for t in prange(parts):
+            lo, hi = _cut(c.shape[0], parts, 1, t)
+            for i in range(lo, hi):
+                _gemm_serial(a[i], b[i], c[i], 0, m, 0, n, accumulate)
+
+    @_pjit
+    def _gemm_packed_parallel(a, bp, c, parts, split_rows, accumulate):
+        m, n = c.shape
+        for t in prange(parts):
+            if split_rows:
+                lo, hi = _cut(m, parts, MR, t)
+                _gemm_packed_serial(a, bp, c, lo, hi, 0, n, accumulate)
+            else:
+                lo, hi = _cut(n, parts, NR, t)
+                _gemm_packed_serial(a, bp, c, 0, m, lo, hi, accumulate)
+
+
+def _compile() -> None:
+    """Compile the entry points once, for one signature each: any float32 strides (numba
+    would otherwise compile a copy per layout it meets)."""
+    a = types.Array(types.float32, 2, "A", readonly=True)
+    c = types.Array(types.float32, 2, "A")
+    a3 = types.Array(types.float32, 3, "A", readonly=True)
+    c3 = types.Array(types.float32, 3, "A")
+    flat = types.Array(types.float32, 1, "C")
+    i, yes = types.intp, types.boolean
+    for fn, sig in (
+        (_gemm_serial, (a, a, c, i, i, i, i, yes)),
+        (_gemm_parallel, (a, a, c, i, yes, yes)),
+        (_bmm_parallel, (a3, a3, c3, i, yes)),
+        (_gemm_packed_serial, (a, flat, c, i, i, i, i, yes)),
+        (_gemm_packed_parallel, (a, flat, c, i, yes, yes)),
+        (_pack_all, (a,)),
+    ):
+        fn.compile(sig)
+        fn.disable_compile()
+    _state.compiled = True
+
+
+class _state:
+    compiled = False
+
+
+def _threads() -> int:
+    """Cores the products may use: numba's thread count, at most OMP_NUM_THREADS when set."""
+    n = numba.get_num_threads()
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return min(n, int(limit)) if limit.isdigit() and int(limit) > 0 else n
+
+
+def _fits(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when a @ b (NumPy arrays, the product in the last two dims) may take this path:
+    float32, AVX-512, the fast paths on, no negative strides, and big enough to gain."""
+    if not (AVAILABLE and kernels.state.fast and a.dtype == np.float32 and b.dtype == np.float32):
+        return False
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
+        return False
+    m, k = a.shape[-2:]
+    return 2 * m * k * b.shape[-1] >= MIN_FLOPS and min(a.strides + b.strides) >= 0
+
+
+def _writable(out: np.ndarray) -> bool:
+    """True when the kernels can write out: float32 with contiguous rows."""
+    return type(out) is np.ndarray and out.dtype == np.float32 and out.strides[-1] == 4 and (
+        min(out.strides) > 0 or out.size == 0
+    )
+
+
+class Packed:
+    """A matrix B (K x N, float32) packed once for many products a @ B (see ``pack``)."""
+
+    __slots__ = ("data", "shape")
+
+    def __init__(self, b: np.ndarray):
+        if not _state.compiled:
+            _compile()
+        self.data = _pack_all(b)
+        self.shape = b.shape
+
+
+def pack(b: np.ndarray) -> Packed | None:
+    """B packed for ``matmul(a, packed)``, or None where the packed path does not apply (then
+    pass B itself)."""
+    if b.size == 0 or b.shape[1] < NR or not _fits(np.empty((4 * MR, b.shape[0]), b.dtype), b):
+        return None
+    return Packed(np.ascontiguousarray(b) if min(b.strides) <= 0 else b)
+
+
+def _split(m: int, n: int, flops: int):
+    """How many cores, and whether to cut the rows of C (else its columns)."""
+    parts = _threads() if flops >= PARALLEL_FLOPS else 1
+    rows = m >= parts * 2 * MR and (n < parts * 2 * NR or m > 2 * n)
+    if not rows:
+        parts = max(1, min(parts, (n + NR - 1) // NR))
+    return parts, rows
+
+
+def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = False):
+    """a @ b as np.matmul computes it, for 2-D operands and for batches of products (3-D or
+    more, with the same batch shape), into out when given; with accumulate, out += a @ b.
+    b may be a ``Packed`` matrix (2-D a only). Products this path does not take (other
+    dtypes, CuPy arrays, small ones, broadcast batches) go to NumPy's matmul."""
+    packed = isinstance(b, Packed)
+    if not packed and not (
+        a.ndim == b.ndim >= 2 and a.shape[:-2] == b.shape[:-2] and _fits(a, b)
+    ):
+        return _numpy(a, b, out, accumulate)
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    if out is None:
+        out = np.empty((*a.shape[:-2], m, n), np.float32)
+        accumulate = False
+    elif not _writable(out):
+        return _numpy(a, b, out, accumulate)
+    if out.size == 0:
+        return out
+    if k == 0:
+        if not accumulate:
+            out[...] = 0
+        return out
+    kernels.taken["gemm"] += 1
+    if not _state.compiled:
+        _compile()
+    if packed:
+        parts, rows = _split(m, n, 2 * m * n * k)
+        if parts == 1:
+            _gemm_packed_serial(a, b.data, out, 0, m, 0, n, accumulate)
+        else:
+            _gemm_packed_parallel(a, b.data, out, parts, rows, accumulate)
+    elif a.ndim == 2:
+        _gemm(a, b, out, accumulate)
+    else:
+        a3, b3 = a.reshape(-1, m, k), b.reshape(-1, k, n)
+        c3 = out.reshape(-1, m, n)
+        if not np.may_share_memory(c3, out):  # out's batch dims do not merge: a copy came back
+            return _numpy(a, b, out, accumulate)
+        parts = min(_threads(), c3.shape[0])
+        if parts > 1:
+            _bmm_parallel(a3, b3, c3, parts, accumulate)
+        else:
+            for i in range(c3.shape[0]):
+                _gemm(a3[i], b3[i], c3[i], accumulate)
+    return out
+
+
+def _gemm(a, b, out, accumulate):
+    """out (+)= a @ b for one 2-D product, on as many cores as it is worth. A narrow C (a few
+    columns, not a multiple of a panel) is computed as C^T = B^T A^T, whose panels are full."""
+    m, k = a.shape
+    n = b.shape[1]
+    if n % NR and n < 4 * NR and m >= 4 * NR:
+        t = np.empty((n, m), np.float32)
+        _gemm(b.T, a.T, t, False)
+        if accumulate:
+            out += t.T
+        else:
+            out[...] = t.T
+        return
+    parts, rows = _split(m, n, 2 * m * n * k)
+    if parts == 1:
+        _gemm_serial(a, b, out, 0, m, 0, n, accumulate)
+    else:
+        _gemm_parallel(a, b, out, parts, rows, accumulate)
+
+
+def _numpy(a, b, out, accumulate):
+    if out is None:
+        return np.matmul(a, b)
+    if accumulate:
+        out += np.matmul(a, b)
+    else:
+        np.matmul(a, b, out=out)
+    return out
