@@ -59,7 +59,9 @@ SHAPES = [(1, 1, 1), (13, 7, 33), (12, 256, 32), (100, 300, 70), (32, 600, 1024)
 
 @needs_kernel
 @pytest.mark.parametrize("m, k, n", SHAPES)
-@pytest.mark.parametrize("la, lb", [("c", "c"), ("t", "c"), ("c", "t"), ("t", "t"), ("strided", "strided")])
+@pytest.mark.parametrize(
+    "la, lb", [("c", "c"), ("t", "c"), ("c", "t"), ("t", "t"), ("strided", "strided")]
+)
 def test_product_matches_torch(m, k, n, la, lb):
     rng = np.random.default_rng(m * 7 + n)
     a, b = _operand(rng, (m, k), la), _operand(rng, (k, n), lb)
@@ -174,7 +176,9 @@ def test_matmul_op_and_linear_take_it_and_match_torch():
     ran = kernels.taken["gemm"] - before
     assert ran == (6 if gemm.AVAILABLE else 0)  # linear and @: forward 2, backward 4
     for got, want in ((y, ty), (xt.grad, tx.grad), (wt.grad, tw.grad)):
-        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=2e-5, atol=2e-4)
+        np.testing.assert_allclose(
+            got.detach().numpy(), want.detach().numpy(), rtol=2e-5, atol=2e-4
+        )
 
 
 @needs_kernel

@@ -91,7 +91,9 @@ if AVAILABLE:
             b_row = builder.gep(b_ptr, [builder.mul(k, ir.Constant(i64, NR))])
             b = [
                 builder.load(
-                    builder.bitcast(builder.gep(b_row, [ir.Constant(i64, 16 * v)]), vec.as_pointer()),
+                    builder.bitcast(
+                        builder.gep(b_row, [ir.Constant(i64, 16 * v)]), vec.as_pointer()
+                    ),
                     align=4,
                 )
                 for v in range(nv)
@@ -126,7 +128,9 @@ if AVAILABLE:
                 row = builder.gep(c_ptr, [builder.mul(ldc, ir.Constant(i64, r))])
                 for v in range(nv):
                     total = totals[r][v]
-                    p = builder.bitcast(builder.gep(row, [ir.Constant(i64, 16 * v)]), vec.as_pointer())
+                    p = builder.bitcast(
+                        builder.gep(row, [ir.Constant(i64, 16 * v)]), vec.as_pointer()
+                    )
                     old = builder.select(keep, builder.load(p, align=4), zero)
                     builder.store(builder.fadd(old, total), p, align=4)
             return context.get_dummy_value()
@@ -373,8 +377,11 @@ def _fits(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _writable(out: np.ndarray) -> bool:
     """True when the kernels can write out: float32 with contiguous rows."""
-    return type(out) is np.ndarray and out.dtype == np.float32 and out.strides[-1] == 4 and (
-        min(out.strides) > 0 or out.size == 0
+    return (
+        type(out) is np.ndarray
+        and out.dtype == np.float32
+        and out.strides[-1] == 4
+        and (min(out.strides) > 0 or out.size == 0)
     )
 
 
@@ -413,9 +420,7 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
     b may be a ``Packed`` matrix (2-D a only). Products this path does not take (other
     dtypes, CuPy arrays, small ones, broadcast batches) go to NumPy's matmul."""
     packed = isinstance(b, Packed)
-    if not packed and not (
-        a.ndim == b.ndim >= 2 and a.shape[:-2] == b.shape[:-2] and _fits(a, b)
-    ):
+    if not packed and not (a.ndim == b.ndim >= 2 and a.shape[:-2] == b.shape[:-2] and _fits(a, b)):
         return _numpy(a, b, out, accumulate)
     m, k = a.shape[-2:]
     n = b.shape[-1]

@@ -352,7 +352,7 @@ def conv2d_backward(x, w, gy, size, geo, scratch, need_x=True, need_w=True, tile
     gy = np.ascontiguousarray(gy)
     if need_w and tiles is None:
         x = np.ascontiguousarray(x)
-    gx = gw = du = part = u = None
+    gx = gw = du = u = None
     if need_x:
         u = transform_weight(w)  # (16, O, C)
         gx = np.empty((n, c) + tuple(size), gy.dtype)
