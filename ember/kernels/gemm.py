@@ -32,7 +32,7 @@ from ember import kernels
 
 MR, NR = 12, 32  # the micro-kernel's block of C: 12 rows, two 16-float vectors wide
 KC, MC, NC = 256, 192, 2048  # depth of a panel; rows and columns of the packed blocks
-MIN_FLOPS = 1 << 18  # smaller products go to NumPy (packing would cost more than it saves)
+MIN_FLOPS = 1 << 19  # smaller products go to NumPy (OpenBLAS runs them on one core: m n k <= 2^18)
 PARALLEL_FLOPS = 1 << 22  # below this, one core (the second one's start costs more)
 
 
@@ -247,8 +247,9 @@ if AVAILABLE:
         k = a.shape[1]
         af, a0, a1 = _flat(a), a.strides[0] // 4, a.strides[1] // 4
         bf, b0, b1 = _flat(b), b.strides[0] // 4, b.strides[1] // 4
-        ap = _aligned(MC * KC)
-        bp = _aligned(NC * KC + NR * KC)
+        kb = min(KC, k)
+        ap = _aligned(min(MC, i1 - i0 + MR) * kb)
+        bp = _aligned(min(NC, j1 - j0 + NR) * kb)
         edge = _aligned(MR * NR)
         for jc in range(j0, j1, NC):
             nc = min(NC, j1 - jc)
@@ -267,7 +268,7 @@ if AVAILABLE:
         k = a.shape[1]
         panels = (c.shape[1] + NR - 1) // NR
         af, a0, a1 = _flat(a), a.strides[0] // 4, a.strides[1] // 4
-        ap = _aligned(MC * KC)
+        ap = _aligned(min(MC, i1 - i0 + MR) * min(KC, k))
         edge = _aligned(MR * NR)
         for pc in range(0, k, KC):
             kc = min(KC, k - pc)
@@ -366,13 +367,14 @@ def _threads() -> int:
 
 def _fits(a: np.ndarray, b: np.ndarray) -> bool:
     """True when a @ b (NumPy arrays, the product in the last two dims) may take this path:
-    float32, AVX-512, the fast paths on, no negative strides, and big enough to gain."""
+    float32, AVX-512, the fast paths on, and a product that OpenBLAS would run on several
+    cores (the smaller ones it runs on one, about as fast as here)."""
     if not (AVAILABLE and kernels.state.fast and a.dtype == np.float32 and b.dtype == np.float32):
         return False
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return False
     m, k = a.shape[-2:]
-    return 2 * m * k * b.shape[-1] >= MIN_FLOPS and min(a.strides + b.strides) >= 0
+    return 2 * m * k * b.shape[-1] >= MIN_FLOPS
 
 
 def _writable(out: np.ndarray) -> bool:
@@ -400,9 +402,11 @@ class Packed:
 def pack(b: np.ndarray) -> Packed | None:
     """B packed for ``matmul(a, packed)``, or None where the packed path does not apply (then
     pass B itself)."""
-    if b.size == 0 or b.shape[1] < NR or not _fits(np.empty((4 * MR, b.shape[0]), b.dtype), b):
+    if b.ndim != 2 or b.size == 0 or b.shape[1] < NR:
         return None
-    return Packed(np.ascontiguousarray(b) if min(b.strides) <= 0 else b)
+    if not _fits(np.empty((4 * MR, b.shape[0]), b.dtype), b):
+        return None
+    return Packed(np.ascontiguousarray(b) if min(b.strides) < 0 else b)
 
 
 def _split(m: int, n: int, flops: int):
@@ -416,19 +420,40 @@ def _split(m: int, n: int, flops: int):
 
 def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = False):
     """a @ b as np.matmul computes it, for 2-D operands and for batches of products (3-D or
-    more, with the same batch shape), into out when given; with accumulate, out += a @ b.
+    more, the batch dims broadcast), into out when given; with accumulate, out += a @ b.
     b may be a ``Packed`` matrix (2-D a only). Products this path does not take (other
-    dtypes, CuPy arrays, small ones, broadcast batches) go to NumPy's matmul."""
+    dtypes, CuPy arrays, vectors, small products) go to NumPy's matmul.
+
+    A float32 product that OpenBLAS would run on several cores never goes to it once this
+    path is on, whatever the layout of its operands (copied if need be): OpenBLAS's threads
+    keep spinning for a while after each product, and their cores are then not free for the
+    next product here (mixed, a step ran up to 20 times slower, measured)."""
     packed = isinstance(b, Packed)
-    if not packed and not (a.ndim == b.ndim >= 2 and a.shape[:-2] == b.shape[:-2] and _fits(a, b)):
-        return _numpy(a, b, out, accumulate)
+    if not packed:
+        if a.ndim < 2 or b.ndim < 2 or not _fits(a, b):
+            return _numpy(a, b, out, accumulate)
+        if a.shape[:-2] != b.shape[:-2]:  # broadcast batch dims: zero strides, no copies
+            batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            a, b = (
+                np.broadcast_to(a, batch + a.shape[-2:]),
+                np.broadcast_to(b, batch + b.shape[-2:]),
+            )
+        if min(a.strides) < 0:
+            a = np.ascontiguousarray(a)
+        if min(b.strides) < 0:
+            b = np.ascontiguousarray(b)
+    if out is not None and not _writable(out):
+        y = matmul(a, b)
+        if accumulate:
+            out += y
+        else:
+            out[...] = y
+        return out
     m, k = a.shape[-2:]
     n = b.shape[-1]
     if out is None:
         out = np.empty((*a.shape[:-2], m, n), np.float32)
         accumulate = False
-    elif not _writable(out):
-        return _numpy(a, b, out, accumulate)
     if out.size == 0:
         return out
     if k == 0:
@@ -450,7 +475,8 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
         a3, b3 = a.reshape(-1, m, k), b.reshape(-1, k, n)
         c3 = out.reshape(-1, m, n)
         if not np.may_share_memory(c3, out):  # out's batch dims do not merge: a copy came back
-            return _numpy(a, b, out, accumulate)
+            out[...] = matmul(a3, b3, None).reshape(out.shape) + (out if accumulate else 0)
+            return out
         parts = min(_threads(), c3.shape[0])
         if parts > 1:
             _bmm_parallel(a3, b3, c3, parts, accumulate)
@@ -462,10 +488,10 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
 
 def _gemm(a, b, out, accumulate):
     """out (+)= a @ b for one 2-D product, on as many cores as it is worth. A narrow C (a few
-    columns, not a multiple of a panel) is computed as C^T = B^T A^T, whose panels are full."""
+    columns, far from filling its last panel) is computed as C^T = B^T A^T instead."""
     m, k = a.shape
     n = b.shape[1]
-    if n % NR and n < 4 * NR and m >= 4 * NR:
+    if -(-n // NR) * NR > 1.5 * n and m >= 4 * NR:  # over a third of the panels' columns idle
         t = np.empty((n, m), np.float32)
         _gemm(b.T, a.T, t, False)
         if accumulate:
