@@ -61,13 +61,14 @@ if AVAILABLE:
     _pjit = numba.njit(cache=True, nogil=True, parallel=True)
 
     @intrinsic
-    def _micro(typingctx, depth, a_addr, b_addr, c_addr, ldc, accumulate):
-        """C[:MR, :NR] (row stride ldc) = (C if accumulate else 0) + Ap^T Bp, where Ap holds
-        depth steps of MR floats (one column of the A panel each) and Bp depth steps of NR."""
-        sig = types.void(types.intp, types.intp, types.intp, types.intp, types.intp, types.intp)
+    def _micro(typingctx, depth, a_addr, b_addr, c_addr, ldc, accumulate, rows):
+        """C[:rows, :NR] (row stride ldc) = (C if accumulate else 0) + Ap^T Bp, where Ap holds
+        depth steps of MR floats (one column of the A panel each) and Bp depth steps of NR;
+        the rows of the block past `rows` are computed but not stored."""
+        sig = types.void(*[types.intp] * 7)
 
         def codegen(context, builder, signature, args):
-            depth, a_addr, b_addr, c_addr, ldc, accumulate = args
+            depth, a_addr, b_addr, c_addr, ldc, accumulate, rows = args
             f32, i32, i64 = ir.FloatType(), ir.IntType(32), ir.IntType(64)
             vec = ir.VectorType(f32, 16)
             nv = NR // 16
@@ -125,14 +126,14 @@ if AVAILABLE:
                     totals[r][v].add_incoming(new[r][v], loop)
             keep = builder.icmp_signed("!=", accumulate, ir.Constant(i64, 0))
             for r in range(MR):
-                row = builder.gep(c_ptr, [builder.mul(ldc, ir.Constant(i64, r))])
-                for v in range(nv):
-                    total = totals[r][v]
-                    p = builder.bitcast(
-                        builder.gep(row, [ir.Constant(i64, 16 * v)]), vec.as_pointer()
-                    )
-                    old = builder.select(keep, builder.load(p, align=4), zero)
-                    builder.store(builder.fadd(old, total), p, align=4)
+                with builder.if_then(builder.icmp_signed("<", ir.Constant(i64, r), rows)):
+                    row = builder.gep(c_ptr, [builder.mul(ldc, ir.Constant(i64, r))])
+                    for v in range(nv):
+                        p = builder.bitcast(
+                            builder.gep(row, [ir.Constant(i64, 16 * v)]), vec.as_pointer()
+                        )
+                        old = builder.select(keep, builder.load(p, align=4), zero)
+                        builder.store(builder.fadd(old, totals[r][v]), p, align=4)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -227,12 +228,12 @@ if AVAILABLE:
             for p in range((mc + MR - 1) // MR):
                 rows = min(MR, mc - p * MR)
                 i, j = ic + p * MR, jc + q * NR
-                full = rows == MR and cols == NR
+                full = cols == NR  # (the kernel itself leaves out rows past the last)
                 if full:
                     c_addr, c_step, c_add = c.ctypes.data + 4 * (i * ldc + j), ldc, add
-                else:  # a ragged edge: the whole block into a scratch tile first
+                else:  # a ragged right edge: the block into a scratch tile first
                     c_addr, c_step, c_add = edge.ctypes.data, NR, 0
-                _micro(kc, ap.ctypes.data + 4 * p * MR * kc, b_addr, c_addr, c_step, c_add)
+                _micro(kc, ap.ctypes.data + 4 * p * MR * kc, b_addr, c_addr, c_step, c_add, rows)
                 if not full:
                     for r in range(rows):
                         for jj in range(cols):
@@ -356,13 +357,17 @@ def _compile() -> None:
 
 class _state:
     compiled = False
+    threads = None  # see _threads
 
 
 def _threads() -> int:
-    """Cores the products may use: numba's thread count, at most OMP_NUM_THREADS when set."""
-    n = numba.get_num_threads()
-    limit = os.environ.get("OMP_NUM_THREADS", "")
-    return min(n, int(limit)) if limit.isdigit() and int(limit) > 0 else n
+    """Cores the products may use: numba's thread count, at most OMP_NUM_THREADS when set.
+    Read once (numba's getter costs ~7 us, as much as a small product's packing)."""
+    if _state.threads is None:
+        n = numba.get_num_threads()
+        limit = os.environ.get("OMP_NUM_THREADS", "")
+        _state.threads = min(n, int(limit)) if limit.isdigit() and int(limit) > 0 else n
+    return _state.threads
 
 
 def _fits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -428,7 +433,17 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
     path is on, whatever the layout of its operands (copied if need be): OpenBLAS's threads
     keep spinning for a while after each product, and their cores are then not free for the
     next product here (mixed, a step ran up to 20 times slower, measured)."""
-    packed = isinstance(b, Packed)
+    packed = type(b) is Packed
+    if packed and out is not None and _state.compiled:  # the recurrent layers' step: lean
+        m, k = a.shape
+        n = b.shape[1]
+        kernels.taken["gemm"] += 1
+        parts, rows = _split(m, n, 2 * m * n * k)
+        if parts == 1:
+            _gemm_packed_serial(a, b.data, out, 0, m, 0, n, accumulate)
+        else:
+            _gemm_packed_parallel(a, b.data, out, parts, rows, accumulate)
+        return out
     if not packed:
         if a.ndim < 2 or b.ndim < 2 or not _fits(a, b):
             return _numpy(a, b, out, accumulate)
