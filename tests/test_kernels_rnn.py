@@ -9,6 +9,7 @@ import pytest
 
 import ember
 from ember import kernels, nn
+from ember.kernels import gemm
 from ember.kernels import rnn as fused
 from tests.oracle import rand
 
@@ -42,8 +43,8 @@ def _run(layer, x, hx, seed=0):
     return [o.detach().numpy() for o in outs] + [g.numpy() for g in grads]
 
 
-def _compare(cls, kwargs, x, hx, dtype):
-    layer = getattr(nn, cls)(x.shape[-1], 5, **kwargs).to(
+def _compare(cls, kwargs, x, hx, dtype, hidden=5):
+    layer = getattr(nn, cls)(x.shape[-1], hidden, **kwargs).to(
         ember.float64 if dtype == np.float64 else ember.float32
     )
     with kernels.reference():
@@ -86,6 +87,24 @@ def test_fast_path_matches_reference_on_random_configs(cls, seed, dtype):
         hx = (rand(*s, dtype=dtype),) * (2 if cls == "LSTM" else 1)
         hx = tuple(h * (k + 1) for k, h in enumerate(hx))  # h0 and c0 differ
     _compare(cls, kw, x, hx, dtype)
+
+
+@pytest.mark.skipif(not gemm.AVAILABLE, reason="needs ember's matrix product (numba, AVX-512)")
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("hidden", [32, 96])
+def test_compiled_sequence_matches_reference(bidirectional, hidden, monkeypatch):
+    # An LSTM whose hidden size is a whole number of the product's panels runs each direction
+    # as one compiled loop, the cores sharing out the hidden units (kernels.rnn's
+    # lstm_*_sequence); the thresholds are lowered so that these small layers take it.
+    monkeypatch.setattr(gemm, "MIN_FLOPS", 0)
+    monkeypatch.setattr(gemm, "PARALLEL_FLOPS", 0)
+    x = rand(9, 4, 6, dtype=np.float32) * 2
+    hx = tuple(rand(2 if bidirectional else 1, 4, hidden, dtype=np.float32) * k for k in (1, 2))
+    kernels.taken.clear()
+    _compare("LSTM", {"bidirectional": bidirectional}, x, hx, np.float32, hidden=hidden)
+    d = 2 if bidirectional else 1
+    assert kernels.taken["rnn.lstm_sequence"] == d
+    assert kernels.taken["rnn.lstm_sequence_backward"] == d
 
 
 @pytest.mark.parametrize("cls", ["LSTM", "GRU"])

@@ -12,16 +12,19 @@ module is a small product of its own, written the way the fast BLAS libraries ar
   written as LLVM IR (vector types and the ``llvm.fma`` intrinsic) inside a numba intrinsic,
   so numba compiles it with the rest of the loops below for the CPU it runs on;
 - the loops around it cut A and B into blocks that stay in the caches (KC deep, MC rows of A,
-  NC columns of B) and copy ("pack") each block once into the panel order the micro-kernel
-  reads, so the kernel reads memory in order whatever the strides of A and B (a transposed
-  operand costs nothing more than a contiguous one);
-- the two cores split the columns of C (or its rows, when C is narrow), one half each.
+  NC columns of B) and copy ("pack") each block of B once into the panel order the kernel
+  reads, whatever the strides of B. A's elements are broadcast one at a time, so A is read
+  in place when its rows are contiguous, and packed only when it is stored by columns;
+- the cores split the columns of C (or its rows, when C is narrow), one share each; a batch
+  of products is shared out by products.
 
-``matmul(a, b, out)`` takes this path for float32 products big enough to gain; everything
-else, and every CPU without AVX-512, goes to NumPy. Sums are in float32 with fused
-multiply-adds, in another order than the BLAS's: results differ from NumPy's by rounding.
+``matmul(a, b, out)`` takes this path for the float32 products that OpenBLAS would run on
+several cores; everything else, and every CPU without AVX-512, goes to NumPy. ``pack(w)``
+packs a weight once for many products (an LSTM's recurrent weight, at every step). Sums are
+in float32 with fused multiply-adds, in another order than the BLAS's: results differ from
+NumPy's by rounding. Measured on the benchmark's shapes (2 cores, float32): 1.2-2.3x NumPy's
+products where OpenBLAS runs its Haswell kernels.
 """
-
 from __future__ import annotations
 
 import os
@@ -61,14 +64,15 @@ if AVAILABLE:
     _pjit = numba.njit(cache=True, nogil=True, parallel=True)
 
     @intrinsic
-    def _micro(typingctx, depth, a_addr, b_addr, c_addr, ldc, accumulate, rows):
-        """C[:rows, :NR] (row stride ldc) = (C if accumulate else 0) + Ap^T Bp, where Ap holds
-        depth steps of MR floats (one column of the A panel each) and Bp depth steps of NR;
-        the rows of the block past `rows` are computed but not stored."""
-        sig = types.void(*[types.intp] * 7)
+    def _micro(typingctx, depth, a_addr, a_rs, a_ks, b_addr, c_addr, ldc, accumulate, rows):
+        """C[:rows, :NR] (row stride ldc) = (C if accumulate else 0) + A B for a panel A of MR
+        rows (element (r, k) at a_addr + 4 (r a_rs + k a_ks): a packed panel, or MR rows of
+        A in place) and a packed panel B of depth steps of NR floats; the rows of the block
+        past `rows` are computed but not stored."""
+        sig = types.void(*[types.intp] * 9)
 
         def codegen(context, builder, signature, args):
-            depth, a_addr, b_addr, c_addr, ldc, accumulate, rows = args
+            depth, a_addr, a_rs, a_ks, b_addr, c_addr, ldc, accumulate, rows = args
             f32, i32, i64 = ir.FloatType(), ir.IntType(32), ir.IntType(64)
             vec = ir.VectorType(f32, 16)
             nv = NR // 16
@@ -80,6 +84,7 @@ if AVAILABLE:
             c_ptr = builder.inttoptr(c_addr, f32.as_pointer())
             zero = ir.Constant(vec, None)
             splat = ir.Constant(ir.VectorType(i32, 16), [0] * 16)
+            row_at = [builder.mul(a_rs, ir.Constant(i64, r)) for r in range(MR)]
 
             entry = builder.basic_block
             loop = builder.append_basic_block("micro.loop")
@@ -99,10 +104,10 @@ if AVAILABLE:
                 )
                 for v in range(nv)
             ]
-            a_col = builder.gep(a_ptr, [builder.mul(k, ir.Constant(i64, MR))])
+            a_col = builder.gep(a_ptr, [builder.mul(k, a_ks)])
             new = []
             for r in range(MR):
-                a = builder.load(builder.gep(a_col, [ir.Constant(i64, r)]), align=4)
+                a = builder.load(builder.gep(a_col, [row_at[r]]), align=4)
                 a = builder.shuffle_vector(
                     builder.insert_element(ir.Constant(vec, ir.Undefined), a, ir.Constant(i32, 0)),
                     ir.Constant(vec, ir.Undefined),
@@ -156,6 +161,11 @@ if AVAILABLE:
             return builder.inttoptr(args[0], ir.FloatType().as_pointer())
 
         return sig, codegen
+
+    @_jit
+    def _floats_at(addr, n):
+        """n floats from an address, as a flat array."""
+        return numba.carray(_floats(addr), n)
 
     @_jit
     def _flat(x):
@@ -219,9 +229,15 @@ if AVAILABLE:
                         bp[to + j] = b[fr + j * s1]
 
     @_jit
-    def _block(ap, bp, kc, c, ic, mc, jc, nc, add, edge):
-        """c[ic:ic+mc, jc:jc+nc] (+)= the packed A block ap times the packed B panels bp."""
+    def _block(ap, a_at, a_rs, bp, kc, c, ic, mc, jc, nc, add, edge):
+        """c[ic:ic+mc, jc:jc+nc] (+)= A's block times the packed B panels bp. A's block is the
+        packed ap, or, when a_rs > 0, read in place: its rows a_rs floats apart from the
+        address a_at, each contiguous (its last, ragged panel is packed into ap then)."""
         ldc = c.strides[0] // 4
+        direct = a_rs > 0
+        if direct and mc % MR:  # rows past the last must not be read: pack that panel
+            last = (mc // MR) * MR
+            _pack_a(_floats_at(a_at, (mc - 1) * a_rs + kc), a_rs, 1, last, mc - last, 0, kc, ap)
         for q in range((nc + NR - 1) // NR):  # one panel of B stays in L1 while A's pass by
             cols = min(NR, nc - q * NR)
             b_addr = bp.ctypes.data + 4 * q * NR * kc
@@ -233,7 +249,13 @@ if AVAILABLE:
                     c_addr, c_step, c_add = c.ctypes.data + 4 * (i * ldc + j), ldc, add
                 else:  # a ragged right edge: the block into a scratch tile first
                     c_addr, c_step, c_add = edge.ctypes.data, NR, 0
-                _micro(kc, ap.ctypes.data + 4 * p * MR * kc, b_addr, c_addr, c_step, c_add, rows)
+                if direct and rows == MR:
+                    a_addr, rs, ks = a_at + 4 * p * MR * a_rs, a_rs, 1
+                elif direct:
+                    a_addr, rs, ks = ap.ctypes.data, 1, MR
+                else:
+                    a_addr, rs, ks = ap.ctypes.data + 4 * p * MR * kc, 1, MR
+                _micro(kc, a_addr, rs, ks, b_addr, c_addr, c_step, c_add, rows)
                 if not full:
                     for r in range(rows):
                         for jj in range(cols):
@@ -241,6 +263,17 @@ if AVAILABLE:
                                 c[i + r, j + jj] += edge[r * NR + jj]
                             else:
                                 c[i + r, j + jj] = edge[r * NR + jj]
+
+    @_jit
+    def _a_block(af, a0, a1, ic, mc, pc, kc, ap, bp, c, jc, nc, add, edge):
+        """_block for rows ic:ic+mc, depth pc:pc+kc of A (flat, element strides a0, a1): read
+        in place when its rows are contiguous (the kernel broadcasts A's elements one by one,
+        so it needs no copy), else packed first."""
+        if a1 == 1:
+            _block(ap, af.ctypes.data + 4 * (ic * a0 + pc), a0, bp, kc, c, ic, mc, jc, nc, add, edge)
+        else:
+            _pack_a(af, a0, a1, ic, mc, pc, kc, ap)
+            _block(ap, 0, 0, bp, kc, c, ic, mc, jc, nc, add, edge)
 
     @_jit
     def _gemm_serial(a, b, c, i0, i1, j0, j1, accumulate):
@@ -259,8 +292,7 @@ if AVAILABLE:
                 _pack_b(bf, b0, b1, pc, kc, jc, nc, bp)
                 for ic in range(i0, i1, MC):
                     mc = min(MC, i1 - ic)
-                    _pack_a(af, a0, a1, ic, mc, pc, kc, ap)
-                    _block(ap, bp, kc, c, ic, mc, jc, nc, accumulate or pc > 0, edge)
+                    _a_block(af, a0, a1, ic, mc, pc, kc, ap, bp, c, jc, nc, accumulate or pc > 0, edge)
 
     @_jit
     def _gemm_packed_serial(a, bp, c, i0, i1, j0, j1, accumulate):
@@ -276,8 +308,8 @@ if AVAILABLE:
             start = pc * panels * NR + (j0 // NR) * NR * kc
             for ic in range(i0, i1, MC):
                 mc = min(MC, i1 - ic)
-                _pack_a(af, a0, a1, ic, mc, pc, kc, ap)
-                _block(ap, bp[start:], kc, c, ic, mc, j0, j1 - j0, accumulate or pc > 0, edge)
+                _a_block(af, a0, a1, ic, mc, pc, kc, ap, bp[start:], c, j0, j1 - j0,
+                         accumulate or pc > 0, edge)  # fmt: skip
 
     @_jit
     def _pack_all(b):
@@ -360,7 +392,7 @@ class _state:
     threads = None  # see _threads
 
 
-def _threads() -> int:
+def threads() -> int:
     """Cores the products may use: numba's thread count, at most OMP_NUM_THREADS when set.
     Read once (numba's getter costs ~7 us, as much as a small product's packing)."""
     if _state.threads is None:
@@ -416,7 +448,7 @@ def pack(b: np.ndarray) -> Packed | None:
 
 def _split(m: int, n: int, flops: int):
     """How many cores, and whether to cut the rows of C (else its columns)."""
-    parts = _threads() if flops >= PARALLEL_FLOPS else 1
+    parts = threads() if flops >= PARALLEL_FLOPS else 1
     rows = m >= parts * 2 * MR and (n < parts * 2 * NR or m > 2 * n)
     if not rows:
         parts = max(1, min(parts, (n + NR - 1) // NR))
@@ -492,7 +524,7 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
         if not np.may_share_memory(c3, out):  # out's batch dims do not merge: a copy came back
             out[...] = matmul(a3, b3, None).reshape(out.shape) + (out if accumulate else 0)
             return out
-        parts = min(_threads(), c3.shape[0])
+        parts = min(threads(), c3.shape[0])
         if parts > 1:
             _bmm_parallel(a3, b3, c3, parts, accumulate)
         else:
@@ -502,11 +534,16 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
 
 
 def _gemm(a, b, out, accumulate):
-    """out (+)= a @ b for one 2-D product, on as many cores as it is worth. A narrow C (a few
-    columns, far from filling its last panel) is computed as C^T = B^T A^T instead."""
+    """out (+)= a @ b for one 2-D product, on as many cores as it is worth. C^T = B^T A^T is
+    computed instead (then copied) for a narrow C (a few columns, far from filling its last
+    panel), and where A is stored by columns and larger than B (A^T @ B, a weight's
+    gradient): packing A then gathers, which is slower than reading rows."""
     m, k = a.shape
     n = b.shape[1]
-    if -(-n // NR) * NR > 1.5 * n and m >= 4 * NR:  # over a third of the panels' columns idle
+    a_by_columns = a.strides[0] == 4 and a.strides[1] != 4  # packed by a slow gather
+    if (-(-n // NR) * NR > 1.5 * n and m >= 4 * NR) or (  # a third of the panels idle, or
+        a_by_columns and m > n and b.strides[1] == 4  # the gather on the smaller operand
+    ):
         t = np.empty((n, m), np.float32)
         _gemm(b.T, a.T, t, False)
         if accumulate:

@@ -2,19 +2,24 @@
 products, in one pass over the (N, G * H) row of gates.
 
 The NumPy version of a step (in ``ember.ops.rnn``) is about ten whole-array calls, each
-reading and writing the gates again; here each element is read once. The matrix products
-stay with OpenBLAS, called from Python.
+reading and writing the gates again; here each element is read once. The step kernels are
+single-threaded (``nogil``); the matrix products around them are called from Python.
 
-The kernels are numba functions compiled at their first call (``cache=True``), single-
-threaded (``nogil``, no thread pool: the cores are left to OpenBLAS). The forward kernels
-take float32 only: their sigmoid and tanh come from an exp evaluated in float64 by a
+Where ember's own matrix product runs (``ember.kernels.gemm``: AVX-512) and the hidden size
+is a whole number of its panels, a whole LSTM direction runs as one compiled loop instead
+(``lstm_forward_sequence``, ``lstm_backward_sequence``): at each step each core takes half
+of the hidden units, multiplies by the columns of the recurrent weight of its units (packed
+once) and runs their gate math, so no Python runs between steps and a core's gate math
+reads what that core computed.
+
+The kernels are numba functions compiled at their first call (``cache=True``). The forward
+kernels take float32 only: their sigmoid and tanh come from an exp evaluated in float64 by a
 polynomial (relative error ~1e-10, far under float32's rounding), so the loop vectorises,
 where numba's libm tanh costs ~40 ns an element. float64 runs the NumPy path. The backward
 kernels have no transcendental functions and take both dtypes. ``usable`` says whether an
 array can go through them; when numba is missing, nothing can, and ``ember.ops.rnn`` runs
 its NumPy loop.
 """
-
 from __future__ import annotations
 
 import math
@@ -22,6 +27,7 @@ import math
 import numpy as np
 
 from ember import kernels
+from ember.kernels import gemm
 
 if kernels.HAVE_NUMBA:
     import numba
@@ -82,60 +88,128 @@ def _tanh(v):
 # ---------------------------------------------------------------- LSTM
 # The loops run over one row's gate slices from index 0, one gate at a time: that is the
 # form LLVM vectorises (an offset range, or stores to several gates of the same row in one
-# loop, compile to scalar code, ~7x slower).
+# loop, compile to scalar code, ~7x slower). A step may be cut by hidden units: u0:u1 of
+# each gate (0, H for all of them).
 @_jit
-def lstm_forward_step(a, hw, c_prev, c, tanh_c, y):
+def lstm_forward_step(a, hw, c_prev, c, tanh_c, y, u0, u1):
     """a: (N, 4H) the input's projection (+ biases), replaced by the gates i, f, g, o;
     hw: (N, 4H) h_{t-1} W_hh^T; writes c_t, tanh(c_t) and h_t = o * tanh(c_t)."""
     N, H = c.shape
+    n = u1 - u0
     for b in range(N):
         ab, hb = a[b], hw[b]
-        i, f, g, o = ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :]
-        hi, hf, hg, ho = hb[:H], hb[H : 2 * H], hb[2 * H : 3 * H], hb[3 * H :]
-        for j in range(H):
+        i, f = ab[u0:u1], ab[H + u0 : H + u1]
+        g, o = ab[2 * H + u0 : 2 * H + u1], ab[3 * H + u0 : 3 * H + u1]
+        hi, hf = hb[u0:u1], hb[H + u0 : H + u1]
+        hg, ho = hb[2 * H + u0 : 2 * H + u1], hb[3 * H + u0 : 3 * H + u1]
+        for j in range(n):
             i[j] = _sigmoid(np.float64(i[j]) + hi[j])
-        for j in range(H):
+        for j in range(n):
             f[j] = _sigmoid(np.float64(f[j]) + hf[j])
-        for j in range(H):
+        for j in range(n):
             g[j] = _tanh(np.float64(g[j]) + hg[j])
-        for j in range(H):
+        for j in range(n):
             o[j] = _sigmoid(np.float64(o[j]) + ho[j])
-        cp, cb, tb, yb = c_prev[b], c[b], tanh_c[b], y[b]
-        for j in range(H):
+        cp, cb, tb, yb = c_prev[b, u0:u1], c[b, u0:u1], tanh_c[b, u0:u1], y[b, u0:u1]
+        for j in range(n):
             cb[j] = f[j] * cp[j] + i[j] * g[j]
-        for j in range(H):
+        for j in range(n):
             tb[j] = _tanh(np.float64(cb[j]))
-        for j in range(H):
+        for j in range(n):
             yb[j] = o[j] * tb[j]
 
 
 @_jit
-def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates):
+def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates, u0, u1):
     """One step back from the gates a (N, 4H) with dh (the gradient of h_t from the next
     step) and gy (from the output): writes the gates' gradients (before their
     nonlinearities) into dgates (N, 4H) and dc_{t-1} into dc. The caller then sets
     dh = dgates @ W_hh."""
     N, H = dh.shape
-    d_h = np.empty(H, dh.dtype)
+    n = u1 - u0
+    d_h = np.empty(n, dh.dtype)
     for b in range(N):
         ab, db = a[b], dgates[b]
-        i, f, g, o = ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :]
-        di, df, dg, do = db[:H], db[H : 2 * H], db[2 * H : 3 * H], db[3 * H :]
-        tb, cp, gyb, dhb, d_c = tanh_c[b], c_prev[b], gy[b], dh[b], dc[b]
-        for j in range(H):  # one gate a loop, as in the forward (a loop storing to all
+        i, f = ab[u0:u1], ab[H + u0 : H + u1]
+        g, o = ab[2 * H + u0 : 2 * H + u1], ab[3 * H + u0 : 3 * H + u1]
+        di, df = db[u0:u1], db[H + u0 : H + u1]
+        dg, do = db[2 * H + u0 : 2 * H + u1], db[3 * H + u0 : 3 * H + u1]
+        tb, cp, gyb = tanh_c[b, u0:u1], c_prev[b, u0:u1], gy[b, u0:u1]
+        dhb, d_c = dh[b, u0:u1], dc[b, u0:u1]
+        for j in range(n):  # one gate a loop, as in the forward (a loop storing to all
             d_h[j] = dhb[j] + gyb[j]  # of them compiles to scalar code, ~4x slower)
-        for j in range(H):
+        for j in range(n):
             d_c[j] += d_h[j] * o[j] * (1 - tb[j] * tb[j])
-        for j in range(H):
+        for j in range(n):
             di[j] = d_c[j] * g[j] * i[j] * (1 - i[j])
-        for j in range(H):
+        for j in range(n):
             df[j] = d_c[j] * cp[j] * f[j] * (1 - f[j])
-        for j in range(H):
+        for j in range(n):
             dg[j] = d_c[j] * i[j] * (1 - g[j] * g[j])
-        for j in range(H):
+        for j in range(n):
             do[j] = d_h[j] * tb[j] * o[j] * (1 - o[j])
-        for j in range(H):
+        for j in range(n):
             d_c[j] *= f[j]
+
+
+def sequence_usable(H: int) -> bool:
+    """True when a whole LSTM sequence can run as one compiled loop (lstm_forward_sequence,
+    lstm_backward_sequence): ember's own matrix product is there, and the hidden size is a
+    whole number of its panels (each core then takes whole panels of every gate)."""
+    return gemm.AVAILABLE and kernels.state.fast and H % gemm.NR == 0
+
+
+if gemm.AVAILABLE:
+    from numba import prange
+
+    _pjit = numba.njit(
+        cache=True, nogil=True, parallel=True, error_model="numpy", fastmath=_FAST
+    )
+
+    @_pjit
+    def lstm_forward_sequence(gates, h0, c0, w, c_all, tanh_c, y, reverse, parts):
+        """The forward of a whole sequence (see LSTMLayer), w = W_hh^T packed by gemm.pack.
+        At each step each core takes a share of the hidden units: it multiplies h_{t-1} by
+        the columns of W_hh^T of its units in all four gates, then runs their gate math,
+        so a core's gate math reads only what that core computed."""
+        T, N, G = gates.shape
+        H = G // 4
+        hw = np.empty((N, G), np.float32)
+        for s in range(T):
+            t = T - 1 - s if reverse else s
+            before = t + 1 if reverse else t - 1
+            for p in prange(parts):
+                u0, u1 = gemm._cut(H, parts, gemm.NR, p)
+                if u0 < u1:
+                    h = h0 if s == 0 else y[before]
+                    c_prev = c0 if s == 0 else c_all[before]
+                    for k in range(4):
+                        gemm._gemm_packed_serial(h, w, hw, 0, N, k * H + u0, k * H + u1, False)
+                    lstm_forward_step(gates[t], hw, c_prev, c_all[t], tanh_c[t], y[t], u0, u1)
+
+    @_pjit
+    def lstm_backward_sequence(a, tanh_c, c_all, c0, gy, dh, dc, dgates, w, reverse, parts):
+        """The steps back through time (see LSTMLayer.backward), w = W_hh packed by
+        gemm.pack: at each step a core first finishes dh of its hidden units from the step
+        before (dgates_{t+1} @ W_hh, its columns), then runs their gate math."""
+        T, N, G = a.shape
+        H = G // 4
+        for s in range(T):
+            t = s if reverse else T - 1 - s
+            later = t - 1 if reverse else t + 1  # the step done just before this one
+            before = t + 1 if reverse else t - 1
+            for p in prange(parts):
+                u0, u1 = gemm._cut(H, parts, gemm.NR, p)
+                if u0 < u1:
+                    if s > 0:
+                        gemm._gemm_packed_serial(dgates[later], w, dh, 0, N, u0, u1, False)
+                    c_prev = c0 if s == T - 1 else c_all[before]
+                    lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, dgates[t], u0, u1)
+        last = T - 1 if reverse else 0
+        for p in prange(parts):
+            u0, u1 = gemm._cut(H, parts, gemm.NR, p)
+            if u0 < u1:
+                gemm._gemm_packed_serial(dgates[last], w, dh, 0, N, u0, u1, False)
 
 
 # ---------------------------------------------------------------- GRU

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from ember.autograd import grad_mode
 from ember.autograd.function import Function
+from ember import kernels
 from ember.backend import get_array_module
 from ember.kernels import gemm
 from ember.kernels import rnn as fused
@@ -181,11 +182,17 @@ class LSTMLayer(Function):
         w_hh_t = xp.ascontiguousarray(w_hh.T)  # BLAS runs the steps' products faster
         h, c = h0, c0
         if fused.usable(gates, h0, c0, forward=True):  # a step's gate math in one kernel
-            w = gemm.pack(w_hh_t) or w_hh_t  # the same weight for every step: packed once
-            for t in _steps(T, reverse):
-                gemm.matmul(h, w, out=hw)
-                fused.lstm_forward_step(gates[t], hw, c, c_all[t], tanh_c[t], y[t])
-                h, c = y[t], c_all[t]
+            w = gemm.pack(w_hh_t)  # the same weight for every step: packed once
+            if w is not None and fused.sequence_usable(H):  # the whole loop compiled
+                kernels.taken["rnn.lstm_sequence"] += 1
+                fused.lstm_forward_sequence(
+                    gates, h0, c0, w.data, c_all, tanh_c, y, reverse, gemm.threads()
+                )
+            else:
+                for t in _steps(T, reverse):
+                    gemm.matmul(h, w or w_hh_t, out=hw)
+                    fused.lstm_forward_step(gates[t], hw, c, c_all[t], tanh_c[t], y[t], 0, H)
+                    h, c = y[t], c_all[t]
         else:
             _lstm_forward_loop(xp, gates, h0, c0, w_hh_t, c_all, tanh_c, y, reverse)
         ctx.reverse = reverse
@@ -208,15 +215,21 @@ class LSTMLayer(Function):
         dgates = xp.empty((T, N, 4, H), a.dtype)
         dh = gh._data.copy()
         dc = gc._data.copy()
-        if fused.usable(a, dh, dc, gy, c0, forward=False):
+        w = gemm.pack(w_hh)  # (float32 only)
+        if w is not None and fused.sequence_usable(H) and fused.usable(a, dh, dc, gy, c0, forward=False):
+            kernels.taken["rnn.lstm_sequence_backward"] += 1
+            fused.lstm_backward_sequence(
+                a, tanh_c, c_all, c0, gy, dh, dc, dgates.reshape(T, N, 4 * H), w.data, reverse,
+                gemm.threads(),
+            )
+        elif fused.usable(a, dh, dc, gy, c0, forward=False):
             last = T - 1 if reverse else 0  # the step whose c_{t-1} is c0
             step = 1 if reverse else -1
-            w = gemm.pack(w_hh) or w_hh
             for t in _steps(T, not reverse):
                 c_prev = c0 if t == last else c_all[t + step]
                 d = dgates[t].reshape(N, 4 * H)
-                fused.lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d)
-                gemm.matmul(d, w, out=dh)
+                fused.lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d, 0, H)
+                gemm.matmul(d, w or w_hh, out=dh)
         else:
             _lstm_backward_loop(xp, a, c_all, tanh_c, c0, gy, dh, dc, dgates, w_hh, reverse)
         dgates = dgates.reshape(T, N, 4 * H)
