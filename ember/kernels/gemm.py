@@ -25,6 +25,7 @@ in float32 with fused multiply-adds, in another order than the BLAS's: results d
 NumPy's by rounding. Measured on the benchmark's shapes (2 cores, float32): 1.2-2.3x NumPy's
 products where OpenBLAS runs its Haswell kernels.
 """
+
 from __future__ import annotations
 
 import os
@@ -270,7 +271,9 @@ if AVAILABLE:
         in place when its rows are contiguous (the kernel broadcasts A's elements one by one,
         so it needs no copy), else packed first."""
         if a1 == 1:
-            _block(ap, af.ctypes.data + 4 * (ic * a0 + pc), a0, bp, kc, c, ic, mc, jc, nc, add, edge)
+            _block(
+                ap, af.ctypes.data + 4 * (ic * a0 + pc), a0, bp, kc, c, ic, mc, jc, nc, add, edge
+            )
         else:
             _pack_a(af, a0, a1, ic, mc, pc, kc, ap)
             _block(ap, 0, 0, bp, kc, c, ic, mc, jc, nc, add, edge)
@@ -292,7 +295,9 @@ if AVAILABLE:
                 _pack_b(bf, b0, b1, pc, kc, jc, nc, bp)
                 for ic in range(i0, i1, MC):
                     mc = min(MC, i1 - ic)
-                    _a_block(af, a0, a1, ic, mc, pc, kc, ap, bp, c, jc, nc, accumulate or pc > 0, edge)
+                    _a_block(
+                        af, a0, a1, ic, mc, pc, kc, ap, bp, c, jc, nc, accumulate or pc > 0, edge
+                    )
 
     @_jit
     def _gemm_packed_serial(a, bp, c, i0, i1, j0, j1, accumulate):

@@ -20,6 +20,7 @@ kernels have no transcendental functions and take both dtypes. ``usable`` says w
 array can go through them; when numba is missing, nothing can, and ``ember.ops.rnn`` runs
 its NumPy loop.
 """
+
 from __future__ import annotations
 
 import math
@@ -162,9 +163,7 @@ def sequence_usable(H: int) -> bool:
 if gemm.AVAILABLE:
     from numba import prange
 
-    _pjit = numba.njit(
-        cache=True, nogil=True, parallel=True, error_model="numpy", fastmath=_FAST
-    )
+    _pjit = numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy", fastmath=_FAST)
 
     @_pjit
     def lstm_forward_sequence(gates, h0, c0, w, c_all, tanh_c, y, reverse, parts):

@@ -29,9 +29,9 @@ gradients are then the reference path's.
 
 from __future__ import annotations
 
+from ember import kernels
 from ember.autograd import grad_mode
 from ember.autograd.function import Function
-from ember import kernels
 from ember.backend import get_array_module
 from ember.kernels import gemm
 from ember.kernels import rnn as fused
@@ -216,10 +216,23 @@ class LSTMLayer(Function):
         dh = gh._data.copy()
         dc = gc._data.copy()
         w = gemm.pack(w_hh)  # (float32 only)
-        if w is not None and fused.sequence_usable(H) and fused.usable(a, dh, dc, gy, c0, forward=False):
+        if (
+            w is not None
+            and fused.sequence_usable(H)
+            and fused.usable(a, dh, dc, gy, c0, forward=False)
+        ):
             kernels.taken["rnn.lstm_sequence_backward"] += 1
             fused.lstm_backward_sequence(
-                a, tanh_c, c_all, c0, gy, dh, dc, dgates.reshape(T, N, 4 * H), w.data, reverse,
+                a,
+                tanh_c,
+                c_all,
+                c0,
+                gy,
+                dh,
+                dc,
+                dgates.reshape(T, N, 4 * H),
+                w.data,
+                reverse,
                 gemm.threads(),
             )
         elif fused.usable(a, dh, dc, gy, c0, forward=False):
