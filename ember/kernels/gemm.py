@@ -349,6 +349,23 @@ if AVAILABLE:
                 _gemm_serial(a, b, c, 0, m, lo, hi, accumulate)
 
     @_pjit
+    def _gemm_ksplit(a, b, c, parts, accumulate):
+        """c (+)= a @ b with the depth k cut in `parts`, each core's sum into a buffer of its
+        own, then added (for a C too small to share: a convolution's weight gradient with a
+        few channels, say, whose depth is every output position of a batch)."""
+        m, n = c.shape
+        part = np.empty((parts, m, n), np.float32)
+        for t in prange(parts):
+            lo, hi = _cut(a.shape[1], parts, KC, t)
+            _gemm_serial(a[:, lo:hi], b[lo:hi], part[t], 0, m, 0, n, False)
+        for i in range(m):
+            for j in range(n):
+                total = part[0, i, j]
+                for t in range(1, parts):
+                    total += part[t, i, j]
+                c[i, j] = c[i, j] + total if accumulate else total
+
+    @_pjit
     def _bmm_parallel(a, b, c, parts, accumulate):
         """c[i] (+)= a[i] @ b[i] for the products i of a batch, `parts` cores taking a share
         of the products each."""
@@ -383,6 +400,7 @@ def _compile() -> None:
         (_gemm_serial, (a, a, c, i, i, i, i, yes)),
         (_gemm_parallel, (a, a, c, i, yes, yes)),
         (_bmm_parallel, (a3, a3, c3, i, yes)),
+        (_gemm_ksplit, (a, a, c, i, yes)),
         (_gemm_packed_serial, (a, flat, c, i, i, i, i, yes)),
         (_gemm_packed_parallel, (a, flat, c, i, yes, yes)),
         (_pack_all, (a,)),
@@ -557,10 +575,12 @@ def _gemm(a, b, out, accumulate):
             out[...] = t.T
         return
     parts, rows = _split(m, n, 2 * m * n * k)
-    if parts == 1:
-        _gemm_serial(a, b, out, 0, m, 0, n, accumulate)
-    else:
+    if parts > 1:
         _gemm_parallel(a, b, out, parts, rows, accumulate)
+    elif 2 * m * n * k >= PARALLEL_FLOPS and threads() > 1 and k >= 4 * KC:
+        _gemm_ksplit(a, b, out, threads(), accumulate)
+    else:
+        _gemm_serial(a, b, out, 0, m, 0, n, accumulate)
 
 
 def _numpy(a, b, out, accumulate):
