@@ -28,11 +28,13 @@ products where OpenBLAS runs its Haswell kernels.
 
 from __future__ import annotations
 
+import ctypes
 import os
 
 import numpy as np
 
 from ember import kernels
+from ember.backend import get_array_module
 
 MR, NR = 12, 32  # the micro-kernel's block of C: 12 rows, two 16-float vectors wide
 KC, MC, NC = 256, 192, 2048  # depth of a panel; rows and columns of the packed blocks
@@ -412,7 +414,8 @@ def _compile() -> None:
 
 class _state:
     compiled = False
-    threads = None  # see _threads
+    threads = None  # see threads
+    blas = None  # see _blas_thread_setters
 
 
 def threads() -> int:
@@ -428,13 +431,15 @@ def threads() -> int:
 def _fits(a: np.ndarray, b: np.ndarray) -> bool:
     """True when a @ b (NumPy arrays, the product in the last two dims) may take this path:
     float32, AVX-512, the fast paths on, and a product that OpenBLAS would run on several
-    cores (the smaller ones it runs on one, about as fast as here)."""
+    cores (the smaller ones it runs on one, about as fast as here), with a full panel of
+    rows at least: with fewer (a batch of one through a linear layer), packing B costs more
+    than the product saves."""
     if not (AVAILABLE and kernels.state.fast and a.dtype == np.float32 and b.dtype == np.float32):
         return False
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
         return False
     m, k = a.shape[-2:]
-    return 2 * m * k * b.shape[-1] >= MIN_FLOPS
+    return m >= MR and 2 * m * k * b.shape[-1] >= MIN_FLOPS
 
 
 def _writable(out: np.ndarray) -> bool:
@@ -559,13 +564,15 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
 def _gemm(a, b, out, accumulate):
     """out (+)= a @ b for one 2-D product, on as many cores as it is worth. C^T = B^T A^T is
     computed instead (then copied) for a narrow C (a few columns, far from filling its last
-    panel), and where A is stored by columns and larger than B (A^T @ B, a weight's
-    gradient): packing A then gathers, which is slower than reading rows."""
+    panel), and where A is stored by columns and much larger than B (A^T @ B, a weight's
+    gradient over many rows): packing A then gathers, slower than reading rows, and a copy
+    of the (small) C costs less."""
     m, k = a.shape
     n = b.shape[1]
     a_by_columns = a.strides[0] == 4 and a.strides[1] != 4  # packed by a slow gather
     if (-(-n // NR) * NR > 1.5 * n and m >= 4 * NR) or (  # a third of the panels idle, or
-        a_by_columns and m > n and b.strides[1] == 4  # the gather on the smaller operand
+        # the gather on the smaller operand, where it saves more than the copy of C costs
+        a_by_columns and b.strides[1] == 4 and (m - n) * k > 2 * m * n
     ):
         t = np.empty((n, m), np.float32)
         _gemm(b.T, a.T, t, False)
@@ -584,10 +591,57 @@ def _gemm(a, b, out, accumulate):
 
 
 def _numpy(a, b, out, accumulate):
-    if out is None:
-        return np.matmul(a, b)
-    if accumulate:
-        out += np.matmul(a, b)
-    else:
-        np.matmul(a, b, out=out)
-    return out
+    """The product by the arrays' own module (NumPy, or CuPy for its arrays). A float32
+    product that OpenBLAS would share between its threads runs on one of them while this
+    path is on (see matmul: its threads would spin on the cores the next product here
+    needs); those left to it here are skinny (fewer rows than a panel) and bound by memory."""
+    xp = get_array_module(a)
+    one = (
+        xp is np
+        and AVAILABLE
+        and kernels.state.fast
+        and a.dtype == np.float32
+        and a.ndim >= 2
+        and b.ndim >= 2
+        and a.shape[-2] * a.shape[-1] * b.shape[-1] > 1 << 18
+    )
+    setters = _blas_thread_setters() if one else ()
+    before = [get() for get, _ in setters]
+    for _, put in setters:
+        put(1)
+    try:
+        if out is None:
+            return xp.matmul(a, b)
+        if accumulate:
+            out += xp.matmul(a, b)
+        else:
+            xp.matmul(a, b, out=out)
+        return out
+    finally:
+        for (_, put), n in zip(setters, before):
+            put(n)
+
+
+def _blas_thread_setters() -> list:
+    """(get, set) of the thread count of each OpenBLAS in the process (NumPy's, SciPy's),
+    found once in the loaded libraries; empty where there is none or it cannot be told."""
+    if _state.blas is None:
+        _state.blas = []
+        try:
+            with open("/proc/self/maps") as fh:
+                paths = sorted({ln.split()[-1] for ln in fh if "openblas" in ln.lower()})
+        except OSError:
+            paths = []
+        for path in paths:
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for pre, post in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""),
+                              ("openblas_", "64_"), ("openblas_", "")):  # fmt: skip
+                get = getattr(lib, f"{pre}get_num_threads{post}", None)
+                put = getattr(lib, f"{pre}set_num_threads{post}", None)
+                if get is not None and put is not None:
+                    _state.blas.append((get, put))
+                    break
+    return _state.blas
