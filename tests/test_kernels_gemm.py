@@ -249,6 +249,7 @@ def test_skinny_products_run_openblas_on_one_thread(monkeypatch):
     # goes back to what it was
     calls = []
     monkeypatch.setattr(gemm._state, "blas", [(lambda: 2, calls.append)])
+    monkeypatch.setattr(gemm._state, "pool_used", True)
     monkeypatch.setattr(gemm, "MIN_FLOPS", 1 << 19)
     rng = np.random.default_rng(8)
     a = rng.standard_normal((5, 600)).astype(np.float32)
@@ -257,4 +258,7 @@ def test_skinny_products_run_openblas_on_one_thread(monkeypatch):
     assert calls == [1, 2]
     _close(got, _torch_product(a, b), 600)
     gemm.matmul(a[:, :50], b[:50, :50])  # small: OpenBLAS runs it on one thread anyway
+    assert calls == [1, 2]
+    monkeypatch.setattr(gemm._state, "pool_used", False)  # nothing here used the cores yet:
+    gemm.matmul(a, b)  # OpenBLAS keeps its threads
     assert calls == [1, 2]

@@ -416,6 +416,7 @@ class _state:
     compiled = False
     threads = None  # see threads
     blas = None  # see _blas_thread_setters
+    pool_used = False  # whether a product here has asked for the cores (see _numpy)
 
 
 def threads() -> int:
@@ -425,6 +426,7 @@ def threads() -> int:
         n = numba.get_num_threads()
         limit = os.environ.get("OMP_NUM_THREADS", "")
         _state.threads = min(n, int(limit)) if limit.isdigit() and int(limit) > 0 else n
+    _state.pool_used = True
     return _state.threads
 
 
@@ -561,7 +563,7 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
     return out
 
 
-def _gemm(a, b, out, accumulate):
+def _gemm(a, b, out, accumulate, flipped=False):
     """out (+)= a @ b for one 2-D product, on as many cores as it is worth. C^T = B^T A^T is
     computed instead (then copied) for a narrow C (a few columns, far from filling its last
     panel), and where A is stored by columns and much larger than B (A^T @ B, a weight's
@@ -569,13 +571,9 @@ def _gemm(a, b, out, accumulate):
     of the (small) C costs less."""
     m, k = a.shape
     n = b.shape[1]
-    a_by_columns = a.strides[0] == 4 and a.strides[1] != 4  # packed by a slow gather
-    if (-(-n // NR) * NR > 1.5 * n and m >= 4 * NR) or (  # a third of the panels idle, or
-        # the gather on the smaller operand, where it saves more than the copy of C costs
-        a_by_columns and b.strides[1] == 4 and (m - n) * k > 2 * m * n
-    ):
+    if not flipped and (-(-n // NR) * NR > 1.5 * n and m >= 4 * NR or _cheaper_transposed(a, b)):
         t = np.empty((n, m), np.float32)
-        _gemm(b.T, a.T, t, False)
+        _gemm(b.T, a.T, t, False, flipped=True)
         if accumulate:
             out += t.T
         else:
@@ -590,15 +588,34 @@ def _gemm(a, b, out, accumulate):
         _gemm_serial(a, b, out, 0, m, 0, n, accumulate)
 
 
+def _copy_cost(a, rows, cols) -> float:
+    """Rough time (ns) to get a (rows x cols) operand ready: nothing for an A whose rows are
+    contiguous (read in place), a packing copy along rows, a slower gather along columns."""
+    return rows * cols * (0.25 if a.strides[1] == 4 else 0.7)
+
+
+def _cheaper_transposed(a, b) -> bool:
+    """Whether C^T = B^T A^T (then a copy of C) moves less memory than C = A B: for
+    x @ W.T with few rows of x, B^T = W is read in place instead of W^T gathered; for a
+    weight gradient over many rows, the gather is on the smaller operand."""
+    m, k = a.shape
+    n = b.shape[1]
+    plain = _copy_cost(b, k, n) + (0 if a.strides[1] == 4 else _copy_cost(a.T, k, m))
+    flipped = _copy_cost(a.T, k, m) + (0 if b.strides[0] == 4 else _copy_cost(b, k, n))
+    return flipped + m * n < plain  # the copy of C, ~1 ns an element
+
+
 def _numpy(a, b, out, accumulate):
-    """The product by the arrays' own module (NumPy, or CuPy for its arrays). A float32
-    product that OpenBLAS would share between its threads runs on one of them while this
-    path is on (see matmul: its threads would spin on the cores the next product here
-    needs); those left to it here are skinny (fewer rows than a panel) and bound by memory."""
+    """The product by the arrays' own module (NumPy, or CuPy for its arrays). Once products
+    here have used the cores, a float32 product that OpenBLAS would share between its
+    threads runs on one of them (see matmul: its threads would spin on the cores the next
+    product here needs); those left to it here are skinny (fewer rows than a panel) and
+    bound by memory. A process whose products all go to OpenBLAS (a batch of one through
+    linear layers) keeps its threads."""
     xp = get_array_module(a)
     one = (
         xp is np
-        and AVAILABLE
+        and _state.pool_used
         and kernels.state.fast
         and a.dtype == np.float32
         and a.ndim >= 2
