@@ -389,31 +389,35 @@ if AVAILABLE:
                 _gemm_packed_serial(a, bp, c, 0, m, lo, hi, accumulate)
 
 
-def _compile() -> None:
-    """Compile the entry points once, for one signature each: any float32 strides (numba
-    would otherwise compile a copy per layout it meets)."""
+def _signatures() -> dict:
+    """The one signature each entry point is compiled for: any float32 strides (numba would
+    otherwise compile a copy per layout it meets, ~2 s each)."""
     a = types.Array(types.float32, 2, "A", readonly=True)
     c = types.Array(types.float32, 2, "A")
     a3 = types.Array(types.float32, 3, "A", readonly=True)
     c3 = types.Array(types.float32, 3, "A")
     flat = types.Array(types.float32, 1, "C")
     i, yes = types.intp, types.boolean
-    for fn, sig in (
-        (_gemm_serial, (a, a, c, i, i, i, i, yes)),
-        (_gemm_parallel, (a, a, c, i, yes, yes)),
-        (_bmm_parallel, (a3, a3, c3, i, yes)),
-        (_gemm_ksplit, (a, a, c, i, yes)),
-        (_gemm_packed_serial, (a, flat, c, i, i, i, i, yes)),
-        (_gemm_packed_parallel, (a, flat, c, i, yes, yes)),
-        (_pack_all, (a,)),
-    ):
-        fn.compile(sig)
+    return {
+        _gemm_serial: (a, a, c, i, i, i, i, yes),
+        _gemm_parallel: (a, a, c, i, yes, yes),
+        _bmm_parallel: (a3, a3, c3, i, yes),
+        _gemm_ksplit: (a, a, c, i, yes),
+        _gemm_packed_serial: (a, flat, c, i, i, i, i, yes),
+        _gemm_packed_parallel: (a, flat, c, i, yes, yes),
+        _pack_all: (a,),
+    }
+
+
+def _ready(fn):
+    """fn, compiled (or loaded from numba's cache) for its one signature at its first use."""
+    if not fn.signatures:
+        fn.compile(_signatures()[fn])
         fn.disable_compile()
-    _state.compiled = True
+    return fn
 
 
 class _state:
-    compiled = False
     threads = None  # see threads
     blas = None  # see _blas_thread_setters
     pool_used = False  # whether a product here has asked for the cores (see _numpy)
@@ -460,9 +464,8 @@ class Packed:
     __slots__ = ("data", "shape")
 
     def __init__(self, b: np.ndarray):
-        if not _state.compiled:
-            _compile()
-        self.data = _pack_all(b)
+        self.data = _ready(_pack_all)(b)
+        _ready(_gemm_packed_serial)  # (also called from compiled loops: kernels.rnn)
         self.shape = b.shape
 
 
@@ -491,20 +494,14 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
     b may be a ``Packed`` matrix (2-D a only). Products this path does not take (other
     dtypes, CuPy arrays, vectors, small products) go to NumPy's matmul.
 
-    A float32 product that OpenBLAS would run on several cores never goes to it once this
-    path is on, whatever the layout of its operands (copied if need be): OpenBLAS's threads
-    keep spinning for a while after each product, and their cores are then not free for the
-    next product here (mixed, a step ran up to 20 times slower, measured)."""
+    A float32 product that OpenBLAS would run on several cores comes here whatever the
+    layout of its operands (copied if need be), or, with fewer rows than a panel, goes to
+    OpenBLAS held to one thread (see _numpy): OpenBLAS's threads keep spinning for a while
+    after each product, and their cores are then not free for the next product here
+    (mixed, a step ran up to 20 times slower, measured)."""
     packed = type(b) is Packed
-    if packed and out is not None and _state.compiled:  # the recurrent layers' step: lean
-        m, k = a.shape
-        n = b.shape[1]
-        kernels.taken["gemm"] += 1
-        parts, rows = _split(m, n, 2 * m * n * k)
-        if parts == 1:
-            _gemm_packed_serial(a, b.data, out, 0, m, 0, n, accumulate)
-        else:
-            _gemm_packed_parallel(a, b.data, out, parts, rows, accumulate)
+    if packed and out is not None:  # the recurrent layers' step: lean
+        _packed(a, b, out, accumulate)
         return out
     if not packed:
         if a.ndim < 2 or b.ndim < 2 or not _fits(a, b):
@@ -537,16 +534,11 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
         if not accumulate:
             out[...] = 0
         return out
-    kernels.taken["gemm"] += 1
-    if not _state.compiled:
-        _compile()
     if packed:
-        parts, rows = _split(m, n, 2 * m * n * k)
-        if parts == 1:
-            _gemm_packed_serial(a, b.data, out, 0, m, 0, n, accumulate)
-        else:
-            _gemm_packed_parallel(a, b.data, out, parts, rows, accumulate)
-    elif a.ndim == 2:
+        _packed(a, b, out, accumulate)
+        return out
+    kernels.taken["gemm"] += 1
+    if a.ndim == 2:
         _gemm(a, b, out, accumulate)
     else:
         a3, b3 = a.reshape(-1, m, k), b.reshape(-1, k, n)
@@ -556,11 +548,23 @@ def matmul(a: np.ndarray, b, out: np.ndarray | None = None, accumulate: bool = F
             return out
         parts = min(threads(), c3.shape[0])
         if parts > 1:
-            _bmm_parallel(a3, b3, c3, parts, accumulate)
+            _ready(_bmm_parallel)(a3, b3, c3, parts, accumulate)
         else:
             for i in range(c3.shape[0]):
                 _gemm(a3[i], b3[i], c3[i], accumulate)
     return out
+
+
+def _packed(a, b, out, accumulate):
+    """out (+)= a @ b for a 2-D a and a Packed b."""
+    m, k = a.shape
+    n = b.shape[1]
+    kernels.taken["gemm"] += 1
+    parts, rows = _split(m, n, 2 * m * n * k)
+    if parts == 1:
+        _ready(_gemm_packed_serial)(a, b.data, out, 0, m, 0, n, accumulate)
+    else:
+        _ready(_gemm_packed_parallel)(a, b.data, out, parts, rows, accumulate)
 
 
 def _gemm(a, b, out, accumulate, flipped=False):
@@ -581,11 +585,11 @@ def _gemm(a, b, out, accumulate, flipped=False):
         return
     parts, rows = _split(m, n, 2 * m * n * k)
     if parts > 1:
-        _gemm_parallel(a, b, out, parts, rows, accumulate)
+        _ready(_gemm_parallel)(a, b, out, parts, rows, accumulate)
     elif 2 * m * n * k >= PARALLEL_FLOPS and threads() > 1 and k >= 4 * KC:
-        _gemm_ksplit(a, b, out, threads(), accumulate)
+        _ready(_gemm_ksplit)(a, b, out, threads(), accumulate)
     else:
-        _gemm_serial(a, b, out, 0, m, 0, n, accumulate)
+        _ready(_gemm_serial)(a, b, out, 0, m, 0, n, accumulate)
 
 
 def _copy_cost(a, rows, cols) -> float:
