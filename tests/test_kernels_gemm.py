@@ -262,3 +262,32 @@ def test_skinny_products_run_openblas_on_one_thread(monkeypatch):
     monkeypatch.setattr(gemm._state, "pool_used", False)  # nothing here used the cores yet:
     gemm.matmul(a, b)  # OpenBLAS keeps its threads
     assert calls == [1, 2]
+
+
+@needs_kernel
+def test_a_forked_process_multiplies_on_one_core():
+    # a DataLoader worker is a forked child: GNU OpenMP (numba's thread pool) ends a child
+    # that starts a parallel loop after its parent did, so there the products and the LSTM
+    # run on one core
+    import multiprocessing
+
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((300, 400)).astype(np.float32)
+    b = rng.standard_normal((400, 500)).astype(np.float32)
+    x = ember.tensor(rng.standard_normal((5, 40, 16)).astype(np.float32))
+    lstm = ember.nn.LSTM(16, 64)
+    y_parent = lstm(x)[0].detach().numpy()
+    assert gemm.threads() > 1 and kernels.taken["rnn.lstm_sequence"] > 0  # the pool, used
+
+    def child(queue):
+        queue.put((gemm.threads(), gemm.matmul(a, b), lstm(x)[0].detach().numpy()))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=child, args=(queue,))
+    proc.start()
+    n, y, y_child = queue.get(timeout=60)
+    proc.join(10)
+    assert proc.exitcode == 0 and n == 1
+    _close(y, _torch_product(a, b), 400)
+    np.testing.assert_allclose(y_child, y_parent, rtol=1e-5, atol=1e-6)

@@ -421,11 +421,16 @@ class _state:
     threads = None  # see threads
     blas = None  # see _blas_thread_setters
     pool_used = False  # whether a product here has asked for the cores (see _numpy)
+    pid = os.getpid()  # the process that may use the thread pool (see threads)
 
 
 def threads() -> int:
     """Cores the products may use: numba's thread count, at most OMP_NUM_THREADS when set.
-    Read once (numba's getter costs ~7 us, as much as a small product's packing)."""
+    Read once (numba's getter costs ~7 us, as much as a small product's packing). One in a
+    process forked from the one that loaded this module (a DataLoader worker): GNU OpenMP,
+    under numba's thread pool, ends a forked child that starts a parallel loop."""
+    if os.getpid() != _state.pid:
+        return 1
     if _state.threads is None:
         n = numba.get_num_threads()
         limit = os.environ.get("OMP_NUM_THREADS", "")

@@ -155,9 +155,10 @@ def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates, u0, u1):
 
 def sequence_usable(H: int) -> bool:
     """True when a whole LSTM sequence can run as one compiled loop (lstm_forward_sequence,
-    lstm_backward_sequence): ember's own matrix product is there, and the hidden size is a
-    whole number of its panels (each core then takes whole panels of every gate)."""
-    return gemm.AVAILABLE and kernels.state.fast and H % gemm.NR == 0
+    lstm_backward_sequence): ember's own matrix product is there with more than one core
+    (see gemm.threads), and the hidden size is a whole number of its panels (each core then
+    takes whole panels of every gate)."""
+    return gemm.AVAILABLE and kernels.state.fast and H % gemm.NR == 0 and gemm.threads() > 1
 
 
 if gemm.AVAILABLE:
