@@ -762,6 +762,32 @@ def test_winograd_conv2d_float32_wide(kernel_path):
     assert ran == 1 if kernel_path == "fast" else ran == 0
 
 
+def test_winograd_transforms_shared_between_cores(kernel_path, monkeypatch):
+    # with ember's own products on (AVX-512), Winograd's tile transforms give each core a
+    # share of the channels, cut at multiples of 16 (here ragged: 48 and 40 channels); every
+    # tile of a channel stays on one core, as the adjoint's overlapping tiles need
+    from ember.kernels import gemm, winograd
+
+    if not gemm.AVAILABLE or gemm.threads() < 2:
+        pytest.skip("the transforms share their channels only with ember's product on 2+ cores")
+    calls = []
+    for kernel, shared in list(winograd._SHARED.items()):
+
+        def spy(*a, _shared=shared):
+            calls.append(a[-1])
+            return _shared(*a)
+
+        monkeypatch.setitem(winograd._SHARED, kernel, spy)
+    args = [rand(4, 48, 9, 8), rand(40, 48, 3, 3), rand(40)]  # 288 positions: Winograd
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1), *args, gradcheck=False)
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1),
+          *(a.astype(np.float32) for a in args), gradcheck=False)  # fmt: skip
+    if kernel_path == "fast":
+        assert len(calls) >= 8 and set(calls) == {gemm.threads()}  # 4 transforms, 2 dtypes
+    else:
+        assert not calls
+
+
 def test_benchmark_cnn_takes_the_fast_paths(kernel_path, monkeypatch):
     # the benchmark's CNN (workload b; a smaller image and batch), one SGD-momentum step.
     # Its channels and images are smaller than the benchmark's (32-128 channels, 64 images
