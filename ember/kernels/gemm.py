@@ -338,17 +338,23 @@ if AVAILABLE:
         hi = min(size, (blocks * (t + 1) // parts) * step)
         return lo, hi
 
+    @_jit
+    def _share(c, parts, split_rows, t):
+        """The rows i0:i1 and columns j0:j1 of C that core t of `parts` computes: a share of
+        the rows (split_rows) or of the columns, cut at whole panels."""
+        m, n = c.shape
+        if split_rows:
+            lo, hi = _cut(m, parts, MR, t)
+            return lo, hi, 0, n
+        lo, hi = _cut(n, parts, NR, t)
+        return 0, m, lo, hi
+
     @_pjit
     def _gemm_parallel(a, b, c, parts, split_rows, accumulate):
         """c (+)= a @ b with the rows (split_rows) or the columns of c cut in `parts`."""
-        m, n = c.shape
         for t in prange(parts):
-            if split_rows:
-                lo, hi = _cut(m, parts, MR, t)
-                _gemm_serial(a, b, c, lo, hi, 0, n, accumulate)
-            else:
-                lo, hi = _cut(n, parts, NR, t)
-                _gemm_serial(a, b, c, 0, m, lo, hi, accumulate)
+            i0, i1, j0, j1 = _share(c, parts, split_rows, t)
+            _gemm_serial(a, b, c, i0, i1, j0, j1, accumulate)
 
     @_pjit
     def _gemm_ksplit(a, b, c, parts, accumulate):
@@ -379,14 +385,10 @@ if AVAILABLE:
 
     @_pjit
     def _gemm_packed_parallel(a, bp, c, parts, split_rows, accumulate):
-        m, n = c.shape
+        """As _gemm_parallel, B packed beforehand."""
         for t in prange(parts):
-            if split_rows:
-                lo, hi = _cut(m, parts, MR, t)
-                _gemm_packed_serial(a, bp, c, lo, hi, 0, n, accumulate)
-            else:
-                lo, hi = _cut(n, parts, NR, t)
-                _gemm_packed_serial(a, bp, c, 0, m, lo, hi, accumulate)
+            i0, i1, j0, j1 = _share(c, parts, split_rows, t)
+            _gemm_packed_serial(a, bp, c, i0, i1, j0, j1, accumulate)
 
 
 def _signatures() -> dict:
