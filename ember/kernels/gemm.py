@@ -14,7 +14,8 @@ module is a small product of its own, written the way the fast BLAS libraries ar
 - the loops around it cut A and B into blocks that stay in the caches (KC deep, MC rows of A,
   NC columns of B) and copy ("pack") each block of B once into the panel order the kernel
   reads, whatever the strides of B. A's elements are broadcast one at a time, so A is read
-  in place when its rows are contiguous, and packed only when it is stored by columns;
+  in place when its rows or its columns are contiguous (a weight gradient's transposed
+  operand too), and packed only otherwise;
 - the cores split the columns of C (or its rows, when C is narrow), one share each; a batch
   of products is shared out by products.
 
@@ -232,15 +233,16 @@ if AVAILABLE:
                         bp[to + j] = b[fr + j * s1]
 
     @_jit
-    def _block(ap, a_at, a_rs, bp, kc, c, ic, mc, jc, nc, add, edge):
+    def _block(ap, a_at, a_rs, a_ks, bp, kc, c, ic, mc, jc, nc, add, edge):
         """c[ic:ic+mc, jc:jc+nc] (+)= A's block times the packed B panels bp. A's block is the
-        packed ap, or, when a_rs > 0, read in place: its rows a_rs floats apart from the
-        address a_at, each contiguous (its last, ragged panel is packed into ap then)."""
+        packed ap, or, when a_rs > 0, read in place from the address a_at, its element (r, k)
+        at r a_rs + k a_ks floats (its last, ragged panel is packed into ap then)."""
         ldc = c.strides[0] // 4
         direct = a_rs > 0
         if direct and mc % MR:  # rows past the last must not be read: pack that panel
             last = (mc // MR) * MR
-            _pack_a(_floats_at(a_at, (mc - 1) * a_rs + kc), a_rs, 1, last, mc - last, 0, kc, ap)
+            extent = (mc - 1) * a_rs + (kc - 1) * a_ks + 1
+            _pack_a(_floats_at(a_at, extent), a_rs, a_ks, last, mc - last, 0, kc, ap)
         for q in range((nc + NR - 1) // NR):  # one panel of B stays in L1 while A's pass by
             cols = min(NR, nc - q * NR)
             b_addr = bp.ctypes.data + 4 * q * NR * kc
@@ -253,7 +255,7 @@ if AVAILABLE:
                 else:  # a ragged right edge: the block into a scratch tile first
                     c_addr, c_step, c_add = edge.ctypes.data, NR, 0
                 if direct and rows == MR:
-                    a_addr, rs, ks = a_at + 4 * p * MR * a_rs, a_rs, 1
+                    a_addr, rs, ks = a_at + 4 * p * MR * a_rs, a_rs, a_ks
                 elif direct:
                     a_addr, rs, ks = ap.ctypes.data, 1, MR
                 else:
@@ -270,15 +272,14 @@ if AVAILABLE:
     @_jit
     def _a_block(af, a0, a1, ic, mc, pc, kc, ap, bp, c, jc, nc, add, edge):
         """_block for rows ic:ic+mc, depth pc:pc+kc of A (flat, element strides a0, a1): read
-        in place when its rows are contiguous (the kernel broadcasts A's elements one by one,
-        so it needs no copy), else packed first."""
-        if a1 == 1:
-            _block(
-                ap, af.ctypes.data + 4 * (ic * a0 + pc), a0, bp, kc, c, ic, mc, jc, nc, add, edge
-            )
+        in place when its rows or its columns are contiguous (the kernel broadcasts A's
+        elements one by one, so it needs no copy), else packed first."""
+        if a1 == 1 or a0 == 1:
+            at = af.ctypes.data + 4 * (ic * a0 + pc * a1)
+            _block(ap, at, a0, a1, bp, kc, c, ic, mc, jc, nc, add, edge)
         else:
             _pack_a(af, a0, a1, ic, mc, pc, kc, ap)
-            _block(ap, 0, 0, bp, kc, c, ic, mc, jc, nc, add, edge)
+            _block(ap, 0, 0, 0, bp, kc, c, ic, mc, jc, nc, add, edge)
 
     @_jit
     def _gemm_serial(a, b, c, i0, i1, j0, j1, accumulate):
@@ -577,9 +578,8 @@ def _packed(a, b, out, accumulate):
 def _gemm(a, b, out, accumulate, flipped=False):
     """out (+)= a @ b for one 2-D product, on as many cores as it is worth. C^T = B^T A^T is
     computed instead (then copied) for a narrow C (a few columns, far from filling its last
-    panel), and where A is stored by columns and much larger than B (A^T @ B, a weight's
-    gradient over many rows): packing A then gathers, slower than reading rows, and a copy
-    of the (small) C costs less."""
+    panel), and where packing B^T costs less than packing B by more than the copy of C
+    (x @ W.T for a few rows of x)."""
     m, k = a.shape
     n = b.shape[1]
     if not flipped and (-(-n // NR) * NR > 1.5 * n and m >= 4 * NR or _cheaper_transposed(a, b)):
@@ -599,20 +599,24 @@ def _gemm(a, b, out, accumulate, flipped=False):
         _ready(_gemm_serial)(a, b, out, 0, m, 0, n, accumulate)
 
 
-def _copy_cost(a, rows, cols) -> float:
-    """Rough time (ns) to get a (rows x cols) operand ready: nothing for an A whose rows are
-    contiguous (read in place), a packing copy along rows, a slower gather along columns."""
-    return rows * cols * (0.25 if a.strides[1] == 4 else 0.7)
+def _pack_cost(b, rows, cols) -> float:
+    """Rough time (ns) to pack a (rows x cols) B: a copy along its rows, or a slower gather
+    along its columns. (A costs nothing where its rows or its columns are contiguous: the
+    kernel reads it in place.)"""
+    return rows * cols * (0.25 if b.strides[1] == 4 else 0.7)
+
+
+def _in_place(a) -> bool:
+    return a.strides[0] == 4 or a.strides[1] == 4
 
 
 def _cheaper_transposed(a, b) -> bool:
     """Whether C^T = B^T A^T (then a copy of C) moves less memory than C = A B: for
-    x @ W.T with few rows of x, B^T = W is read in place instead of W^T gathered; for a
-    weight gradient over many rows, the gather is on the smaller operand."""
+    x @ W.T with few rows of x, W is read in place instead of W^T gathered into panels."""
     m, k = a.shape
     n = b.shape[1]
-    plain = _copy_cost(b, k, n) + (0 if a.strides[1] == 4 else _copy_cost(a.T, k, m))
-    flipped = _copy_cost(a.T, k, m) + (0 if b.strides[0] == 4 else _copy_cost(b, k, n))
+    plain = _pack_cost(b, k, n) + (0 if _in_place(a) else _pack_cost(a.T, k, m))
+    flipped = _pack_cost(a.T, k, m) + (0 if _in_place(b) else _pack_cost(b, k, n))
     return flipped + m * n < plain  # the copy of C, ~1 ns an element
 
 
