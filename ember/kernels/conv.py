@@ -3,9 +3,10 @@
 A convolution is im2col and a matrix product, done a few samples (a *chunk*) at a time so
 that the column matrix of a chunk stays in the cache and is never written out whole: per
 chunk, im2col copies the windows into a reused buffer laid out (C * kH * kW, m, oH * oW),
-one BLAS product gives the chunk's output, copied into NCHW while it is in cache; the
-backward takes one product per chunk for the weight's gradient and one for the columns of
-the input's gradient, which col2im adds into the input's gradient without a padded canvas.
+one matrix product (``ember.kernels.gemm``) gives the chunk's output, copied into NCHW
+while it is in cache; the backward takes one product per chunk for the weight's gradient
+and one for the columns of the input's gradient, which col2im adds into the input's
+gradient without a padded canvas.
 
 ``geo`` below is the tuple (kh, kw, sh, sw, ph, pw, dh, dw, oh, ow): kernel, stride, the
 padding before (the padding after follows from the output size), dilation, output size.
@@ -15,7 +16,7 @@ padding before (the padding after follows from the output size), dilation, outpu
 ``conv2d_backward`` gives both gradients from one pass over gy there.
 
 col2im and the k x k, stride k max pooling are numba kernels when numba is installed
-(single-threaded: threads of their own would compete with OpenBLAS's); each has a plain
+(single-threaded: the cores are the matrix products'); each has a plain
 NumPy twin that computes the same thing. im2col is NumPy's strided copy either way.
 """
 

@@ -2,8 +2,8 @@
 with cross-entropy, the ReLU gradient.
 
 Each kernel is a numba function compiled at its first call (``cache=True``) and
-single-threaded (``nogil``, no thread pool of its own: the two cores are left to OpenBLAS,
-which runs the matrix products around these kernels). Each has a NumPy fallback that runs
+single-threaded (``nogil``, no thread pool of its own: the cores are left to the matrix
+products around these kernels). Each has a NumPy fallback that runs
 when numba is missing. The functions named without a leading underscore take and return
 NumPy arrays and choose between the two; the ops in ``ember.ops`` call them only for
 float32 and float64 NumPy arrays.

@@ -128,7 +128,7 @@ def _clamp(i, n):
 
 
 def _shared(kernel, *args, channels):
-    """kernel(*args, c0, c1) over all channels, the cores taking a share of them each (every
+    """kernel(*args, lo, hi) over all channels, the cores taking a share of them each (every
     tile of a channel is that core's: the adjoint's overlapping tiles add into their own
     channel only) where ember's own products use the cores (see gemm.threads)."""
     parts = gemm.threads() if gemm.AVAILABLE and channels >= 32 else 1
@@ -319,6 +319,7 @@ def _input_tiles_adjoint(dv, acc, th, tw, lo, hi):
                     p[y + 3, q + 3] += d3
 
 
+# ---------------------------------------------------------------- the transforms, shared
 if gemm.AVAILABLE:  # the cores split the channels (numba's thread pool, as gemm's products)
     from numba import njit as _njit
     from numba import prange
@@ -357,6 +358,7 @@ if gemm.AVAILABLE:  # the cores split the channels (numba's thread pool, as gemm
     }
 
 
+# ---------------------------------------------------------------- convolution drivers
 def conv2d(x, w, b, geo, scratch, keep=False):
     """(y, tiles): y (N, O, oH, oW) = conv(x, w) (+ b), per chunk: tiles, 16 products, output
     tiles. With ``keep``, tiles are x's transformed tiles (T, 16, C) of the whole batch for
@@ -366,7 +368,7 @@ def conv2d(x, w, b, geo, scratch, keep=False):
     ph, pw, oh, ow = geo[4], geo[5], geo[8], geo[9]
     th, tw = _tiles(geo)
     x = np.ascontiguousarray(x)
-    u = transform_weight(w).transpose(0, 2, 1)  # (16, C, O), read transposed by BLAS
+    u = transform_weight(w).transpose(0, 2, 1)  # (16, C, O), read transposed by the product
     y = np.empty((n, o, oh, ow), x.dtype)
     bias = np.zeros(o, x.dtype) if b is None else b
     kept = None

@@ -179,7 +179,7 @@ class LSTMLayer(Function):
         tanh_c = xp.empty((T, N, H), dt)
         y = xp.empty((T, N, H), dt)
         hw = xp.empty((N, 4 * H), dt)
-        w_hh_t = xp.ascontiguousarray(w_hh.T)  # BLAS runs the steps' products faster
+        w_hh_t = xp.ascontiguousarray(w_hh.T)  # the steps' products run faster on it
         h, c = h0, c0
         if fused.usable(gates, h0, c0, forward=True):  # a step's gate math in one kernel
             w = gemm.pack(w_hh_t)  # the same weight for every step: packed once
@@ -321,7 +321,7 @@ class GRULayer(Function):
         gates = _projection(xp, x, w_ih, b_ih)  # becomes r, z, n
         hw_all = xp.empty((T, N, 3 * H), dt)  # W_hh h + b_hh: its n part is kept for backward
         y = xp.empty((T, N, H), dt)
-        w_hh_t = xp.ascontiguousarray(w_hh.T)  # BLAS runs the steps' products faster
+        w_hh_t = xp.ascontiguousarray(w_hh.T)  # the steps' products run faster on it
         w = gemm.pack(w_hh_t) or w_hh_t  # the same weight for every step: packed once
         h = h0
         kernel = fused.usable(gates, h0, forward=True)
