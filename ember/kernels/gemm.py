@@ -305,7 +305,8 @@ if AVAILABLE:
     @_jit
     def _gemm_packed_serial(a, bp, c, i0, i1, j0, j1, accumulate):
         """As _gemm_serial, with all of B packed beforehand by _pack_all (a weight used by many
-        products, such as the recurrent weight of an LSTM, is packed once)."""
+        products, such as the recurrent weight of an LSTM, is packed once). c is the whole
+        of C: its columns are B's, which tell where B's panels lie."""
         k = a.shape[1]
         panels = (c.shape[1] + NR - 1) // NR
         af, a0, a1 = _flat(a), a.strides[0] // 4, a.strides[1] // 4
