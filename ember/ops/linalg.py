@@ -18,7 +18,7 @@ from ember.backend import get_array_module
 from ember.kernels import gemm
 from ember.ops._util import check_tensor, is_number, promote, tensor_method
 from ember.ops.elementwise import broadcast_shape
-from ember.ops.shape import expand, meshgrid, permute, reshape, roll, stack
+from ember.ops.shape import _check_vectors, expand, meshgrid, permute, reshape, roll, stack
 from ember.tensor import Tensor, _wrap_dim
 
 __all__ = [
@@ -46,8 +46,7 @@ class Matmul(Function):
         ctx.a_vec, ctx.b_vec = a.ndim == 1, b.ndim == 1
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)  # fmt: skip
-        xp = get_array_module(a)
-        y = gemm.matmul(a, b) if xp is np else xp.matmul(a, b)
+        y = gemm.matmul(a, b)  # (NumPy's or CuPy's own product where ember's does not apply)
         # NumPy multiplies bfloat16 (ml_dtypes) matrices in float32; the result is bfloat16
         return y if y.dtype == a.dtype else y.astype(a.dtype)
 
@@ -126,17 +125,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         input, mat2 = autocast_args("mm", input, mat2)
     check_tensor(input, "mm")
     check_tensor(mat2, "mm", "mat2")
-    for name, t in (("input", input), ("mat2", mat2)):
-        if t.ndim != 2:
-            raise RuntimeError(
-                f"mm: expected {name} to be a 2-D matrix, received shape {tuple(t.shape)}"
-            )
-    if input.shape[1] != mat2.shape[0]:
-        raise RuntimeError(
-            f"mm: cannot multiply {tuple(input.shape)} by {tuple(mat2.shape)}: size "
-            f"{input.shape[1]} of dim 1 of the first must equal size {mat2.shape[0]} of dim 0 "
-            "of the second"
-        )
+    _check_mm("mm", input, mat2, ("input", "mat2"))
     _same_dtype("mm", input, mat2)
     return Matmul.apply(input, mat2)
 
@@ -149,17 +138,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         input, mat2 = autocast_args("bmm", input, mat2)
     check_tensor(input, "bmm")
     check_tensor(mat2, "bmm", "mat2")
-    for name, t in (("input", input), ("mat2", mat2)):
-        if t.ndim != 3:
-            raise RuntimeError(
-                f"bmm: expected {name} to be a 3-D tensor, received shape {tuple(t.shape)}"
-            )
-    (b1, _, k1), (b2, k2, _) = input.shape, mat2.shape
-    if b1 != b2 or k1 != k2:
-        raise RuntimeError(
-            f"bmm: cannot multiply {tuple(input.shape)} by {tuple(mat2.shape)}: expected mat2 of "
-            f"shape ({b1}, {k1}, m) (the same batch size, and size {k1} in dim 1)"
-        )
+    _check_bmm("bmm", input, mat2, ("input", "mat2"))
     _same_dtype("bmm", input, mat2)
     return Matmul.apply(input, mat2)
 
@@ -244,8 +223,8 @@ def _check_mv(op: str, m: Tensor, v: Tensor, names=("mat", "vec")) -> None:
         )
 
 
-def _check_bmm(op: str, a: Tensor, b: Tensor) -> None:
-    for name, t in (("batch1", a), ("batch2", b)):
+def _check_bmm(op: str, a: Tensor, b: Tensor, names=("batch1", "batch2")) -> None:
+    for name, t in zip(names, (a, b)):
         if t.ndim != 3:
             raise RuntimeError(
                 f"{op}: expected {name} to be a 3-D tensor, received shape {tuple(t.shape)}"
@@ -253,7 +232,7 @@ def _check_bmm(op: str, a: Tensor, b: Tensor) -> None:
     (b1, _, k1), (b2, k2, _) = a.shape, b.shape
     if b1 != b2 or k1 != k2:
         raise RuntimeError(
-            f"{op}: cannot multiply {tuple(a.shape)} by {tuple(b.shape)}: expected batch2 of "
+            f"{op}: cannot multiply {tuple(a.shape)} by {tuple(b.shape)}: expected {names[1]} of "
             f"shape ({b1}, {k1}, m) (the same batch size, and size {k1} in dim 1)"
         )
 
@@ -299,6 +278,20 @@ def _same_dtypes(op: str, *ts: Tensor) -> None:
         _same_dtype(op, ts[0], t)
 
 
+def _product_operands(op: str, rule: str, check, **named: Tensor) -> list:
+    """The input and the two factors of ``op`` (beta * input + alpha * product), named as
+    the op names them: autocast by ``rule``'s cast, checked as tensors, the factors' shapes
+    by ``check``, all three of one dtype."""
+    ts = list(named.values())
+    if _amp.on:
+        ts = list(autocast_args(rule, *ts))
+    for name, t in zip(named, ts):
+        check_tensor(t, op, name)
+    check(op, ts[1], ts[2])
+    _same_dtypes(op, ts[1], ts[2], ts[0])
+    return ts
+
+
 @tensor_method
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``: ``mat1`` (n, k), ``mat2`` (k, m), ``input``
@@ -306,12 +299,9 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
 
     Example: ``ember.addmm(bias, x, w.t())`` is a linear layer.
     """
-    if _amp.on:
-        input, mat1, mat2 = autocast_args("mm", input, mat1, mat2)  # as mm
-    for name, t in (("input", input), ("mat1", mat1), ("mat2", mat2)):
-        check_tensor(t, "addmm", name)
-    _check_mm("addmm", mat1, mat2)
-    _same_dtypes("addmm", mat1, mat2, input)
+    input, mat1, mat2 = _product_operands(
+        "addmm", "mm", _check_mm, input=input, mat1=mat1, mat2=mat2
+    )  # autocast as mm
     return _scaled_sum("addmm", input, Matmul.apply(mat1, mat2), beta, alpha)
 
 
@@ -319,12 +309,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat @ vec)``: ``mat`` (n, m), ``vec`` (m,), ``input``
     broadcast to (n,); all three of one dtype. ``beta=0`` ignores ``input``."""
-    if _amp.on:
-        input, mat, vec = autocast_args("addmv", input, mat, vec)
-    for name, t in (("input", input), ("mat", mat), ("vec", vec)):
-        check_tensor(t, "addmv", name)
-    _check_mv("addmv", mat, vec)
-    _same_dtypes("addmv", mat, vec, input)
+    input, mat, vec = _product_operands("addmv", "addmv", _check_mv, input=input, mat=mat, vec=vec)
     return _scaled_sum("addmv", input, Matmul.apply(mat, vec), beta, alpha)
 
 
@@ -346,12 +331,9 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
     """``beta * input + alpha * bmm(batch1, batch2)``: ``batch1`` (b, n, k), ``batch2``
     (b, k, m), ``input`` broadcast to (b, n, m); all of one dtype. ``beta=0`` ignores
     ``input``. Example: attention scores with a mask, ``ember.baddbmm(mask, q, k.mT)``."""
-    if _amp.on:
-        input, batch1, batch2 = autocast_args("bmm", input, batch1, batch2)  # as bmm
-    for name, t in (("input", input), ("batch1", batch1), ("batch2", batch2)):
-        check_tensor(t, "baddbmm", name)
-    _check_bmm("baddbmm", batch1, batch2)
-    _same_dtypes("baddbmm", batch1, batch2, input)
+    input, batch1, batch2 = _product_operands(
+        "baddbmm", "bmm", _check_bmm, input=input, batch1=batch1, batch2=batch2
+    )  # autocast as bmm
     return _scaled_sum("baddbmm", input, Matmul.apply(batch1, batch2), beta, alpha)
 
 
@@ -359,12 +341,9 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * sum_i batch1[i] @ batch2[i]``: ``batch1`` (b, n, k), ``batch2``
     (b, k, m), ``input`` broadcast to (n, m); all of one dtype. ``beta=0`` ignores ``input``."""
-    if _amp.on:
-        input, batch1, batch2 = autocast_args("bmm", input, batch1, batch2)  # as bmm
-    for name, t in (("input", input), ("batch1", batch1), ("batch2", batch2)):
-        check_tensor(t, "addbmm", name)
-    _check_bmm("addbmm", batch1, batch2)
-    _same_dtypes("addbmm", batch1, batch2, input)
+    input, batch1, batch2 = _product_operands(
+        "addbmm", "bmm", _check_bmm, input=input, batch1=batch1, batch2=batch2
+    )  # autocast as bmm
     (b, n, k), m = batch1.shape, batch2.shape[2]
     # The sum of the b products is one product over the joined (b, k) dims.
     a = reshape(permute(batch1, (1, 0, 2)), (n, b * k))
@@ -678,16 +657,7 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
         raise ValueError("cartesian_prod: expected at least one tensor")
     for i, x in enumerate(tensors):
         check_tensor(x, "cartesian_prod", f"tensor {i}")
-        if x.ndim != 1:
-            raise RuntimeError(
-                f"cartesian_prod: expected 1-D tensors, received shape {tuple(x.shape)} at "
-                f"position {i}"
-            )
-        if x.dtype is not tensors[0].dtype:
-            raise RuntimeError(
-                "cartesian_prod: expected all tensors to have the same dtype, received "
-                f"{tensors[0].dtype.name} at position 0 and {x.dtype.name} at position {i}"
-            )
+    _check_vectors("cartesian_prod", tensors, "1-D", (1,))
     if len(tensors) == 1:
         return tensors[0]
     grids = meshgrid(*tensors, indexing="ij")

@@ -672,6 +672,22 @@ def broadcast_tensors(*tensors) -> tuple:
     return tuple(expand(x, shape) for x in tensors)
 
 
+def _check_vectors(op: str, tensors, expected: str, ndims: tuple) -> None:
+    """The tensors of meshgrid and cartesian_prod: each of a dim count in ``ndims``, all of
+    one dtype."""
+    for i, x in enumerate(tensors):
+        if x.ndim not in ndims:
+            raise RuntimeError(
+                f"{op}: expected {expected} tensors, received shape {tuple(x.shape)} at "
+                f"position {i}"
+            )
+        if x.dtype is not tensors[0].dtype:
+            raise RuntimeError(
+                f"{op}: expected all tensors to have the same dtype, received "
+                f"{tensors[0].dtype.name} at position 0 and {x.dtype.name} at position {i}"
+            )
+
+
 def meshgrid(*tensors, indexing: str | None = None) -> tuple:
     """Coordinate grids from 1-D (or 0-D) tensors: output ``i`` has tensor ``i`` running along
     dim ``i`` and is constant along the others. ``indexing="ij"`` gives shape (n0, n1, …);
@@ -693,17 +709,7 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', received {indexing!r}")
-    for i, x in enumerate(tensors):
-        if x.ndim > 1:
-            raise RuntimeError(
-                f"meshgrid: expected 0-D or 1-D tensors, received shape {tuple(x.shape)} at "
-                f"position {i}"
-            )
-        if x.dtype is not tensors[0].dtype:
-            raise RuntimeError(
-                "meshgrid: expected all tensors to have the same dtype, received "
-                f"{tensors[0].dtype.name} at position 0 and {x.dtype.name} at position {i}"
-            )
+    _check_vectors("meshgrid", tensors, "0-D or 1-D", (0, 1))
     n = len(tensors)
     dims = list(range(n))
     if indexing == "xy" and n > 1:  # the first two tensors run along each other's dim

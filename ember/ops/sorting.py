@@ -157,6 +157,23 @@ def msort(input) -> Tensor:
 
 
 # ---------------------------------------------------------------- topk, kthvalue
+def _selection_args(op: str, input, k, dim, least: int, what: str):
+    """(dim wrapped, input as at least 1-D) for topk and kthvalue, k (the selected ``what``)
+    checked to be in [least, the size of dim]."""
+    check_tensor(input, op)
+    _check_k(k, op)
+    _check_not_bool(input, op)
+    d = _wrap_dim(dim, input.ndim, op)
+    x = _as_1d(input)
+    size = x.shape[d]
+    if not least <= k <= size:
+        raise RuntimeError(
+            f"{op}: selected {what} k out of range: expected k in [{least}, {size}] (the size of "
+            f"dim {d} of a tensor of shape {tuple(input.shape)}), received k={k}"
+        )
+    return d, x
+
+
 @tensor_method
 def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """The ``k`` largest (``largest=False``: smallest) elements along ``dim``, as a
@@ -168,17 +185,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 
         ember.tensor([1., 5., 3., 4.]).topk(2)   # values [5., 4.], indices [1, 3]
     """
-    check_tensor(input, "topk")
-    _check_k(k, "topk")
-    _check_not_bool(input, "topk")
-    d = _wrap_dim(dim, input.ndim, "topk")
-    x = _as_1d(input)
-    size = x.shape[d]
-    if not 0 <= k <= size:
-        raise RuntimeError(
-            f"topk: selected index k out of range: expected k in [0, {size}] (the size of "
-            f"dim {d} of a tensor of shape {tuple(input.shape)}), received k={k}"
-        )
+    d, x = _selection_args("topk", input, k, dim, 0, "index")
     if input.ndim == 0:
         k = 1  # PyTorch gives the element itself for k = 0 as well
     idx = _order(x._data, d, descending=largest)[_slice(d, slice(0, k))]
@@ -198,17 +205,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
 
         ember.tensor([[3., 1., 2.]]).kthvalue(2, dim=1)   # values [2.], indices [2]
     """
-    check_tensor(input, "kthvalue")
-    _check_k(k, "kthvalue")
-    _check_not_bool(input, "kthvalue")
-    d = _wrap_dim(dim, input.ndim, "kthvalue")
-    x = _as_1d(input)
-    size = x.shape[d]
-    if not 1 <= k <= size:
-        raise RuntimeError(
-            f"kthvalue: selected number k out of range: expected k in [1, {size}] (the size "
-            f"of dim {d} of a tensor of shape {tuple(input.shape)}), received k={k}"
-        )
+    d, x = _selection_args("kthvalue", input, k, dim, 1, "number")
     idx = _order(x._data, d, False)[_slice(d, slice(k - 1, k))]
     values, indices = _pick(x, d, idx), _const(idx.astype("int64", copy=False))
     return KthvalueResult(
