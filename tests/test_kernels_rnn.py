@@ -202,3 +202,27 @@ def test_char_lstm_training_step_takes_the_fused_path():
     assert np.isfinite(loss.item())
     assert kernels.taken["rnn.lstm"] == 1
     assert all(p.grad is not None for p in setup.model.parameters())
+
+
+@pytest.mark.skipif(not kernels.HAVE_NUMBA, reason="numba is not installed")
+def test_forward_gate_functions_within_a_few_ulp():
+    # The forward kernel computes sigmoid and tanh in float32 by its own polynomial: through
+    # one step with zero state, the gates are sigmoid(v) (i, f, o) and tanh(v) (g). Checked
+    # against float64 over float32's range, near 0 densely, and at NaN and the infinities.
+    v = np.concatenate([np.linspace(-85, 85, 40_000), np.geomspace(1e-30, 2, 20_000)])
+    v = np.concatenate([v, -v, [0.0, np.inf, -np.inf, np.nan]]).astype(np.float32)
+    H = v.size
+    a = np.tile(v, 4).reshape(1, 4 * H)
+    c = np.empty((1, H), np.float32)
+    zero_row = np.zeros((1, 4 * H), np.float32)
+    fused.lstm_forward_step(a, zero_row, np.zeros((1, H), np.float32), c, c.copy(), c.copy(), 0, H)
+    x = v.astype(np.float64)
+    with np.errstate(over="ignore"):
+        want = {"sigmoid": 1 / (1 + np.exp(-x)), "tanh": np.tanh(x)}
+    for name, got in (("sigmoid", a[0, :H]), ("tanh", a[0, 2 * H : 3 * H])):
+        ref = want[name]
+        finite = np.isfinite(x) & (np.abs(ref) > 1e-30)  # (sigmoid's denormal tail: clamped)
+        ulps = np.abs(got[finite] - ref[finite]) / np.spacing(np.abs(ref[finite]).astype(np.float32))
+        assert ulps.max() <= 8, (name, float(ulps.max()))
+        assert np.isnan(got[-1])
+        np.testing.assert_allclose(got[-3:-1], ref[-3:-1], atol=1e-30)  # +-inf: the limits

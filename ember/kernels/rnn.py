@@ -8,17 +8,18 @@ single-threaded (``nogil``); the matrix products around them are called from Pyt
 Where ember's own matrix product runs (``ember.kernels.gemm``: AVX-512) and the hidden size
 is a whole number of its panels, a whole LSTM direction runs as one compiled loop instead
 (``lstm_forward_sequence``, ``lstm_backward_sequence``): at each step each core takes half
-of the hidden units, multiplies by the columns of the recurrent weight of its units (packed
-once) and runs their gate math, so no Python runs between steps and a core's gate math
-reads what that core computed.
+of the hidden units, computes the columns of its units of the step's input and recurrent
+products (the weights packed once) straight into the gates, and runs their gate math, so
+no Python runs between steps and a core's gate math reads what that core has just written.
+The backward also sums the biases' gradient as it goes.
 
 The kernels are numba functions compiled at their first call (``cache=True``). The forward
-kernels take float32 only: their sigmoid and tanh come from an exp evaluated in float64 by a
-polynomial (relative error ~1e-10, far under float32's rounding), so the loop vectorises,
-where numba's libm tanh costs ~40 ns an element. float64 runs the NumPy path. The backward
-kernels have no transcendental functions and take both dtypes. ``usable`` says whether an
-array can go through them; when numba is missing, nothing can, and ``ember.ops.rnn`` runs
-its NumPy loop.
+kernels take float32 only: their sigmoid and tanh come from an exp computed in float32 by
+a polynomial (sigmoid and tanh within ~5 ulp of the exact values over float32's range,
+measured), so the loops vectorise 16 lanes wide, where numba's libm tanh costs ~40 ns an
+element. float64 runs the NumPy path. The backward kernels have no transcendental functions
+and take both dtypes. ``usable`` says whether an array can go through them; when numba is
+missing, nothing can, and ``ember.ops.rnn`` runs its NumPy loop.
 """
 
 from __future__ import annotations
@@ -47,8 +48,15 @@ else:  # the NumPy loop of ember.ops.rnn runs; the functions below are never cal
     _inline = _jit
 
 
-_LOG2E = 1 / math.log(2)
-_LN2 = math.log(2)
+# float32 constants (a Python float would make numba compute in float64)
+_F = np.float32
+_LOG2E, _HALF, _ONE, _TWO, _LIMIT = _F(1 / math.log(2)), _F(0.5), _F(1), _F(2), _F(88)
+_LN2_HI = _F(0.693359375)  # ln 2 in two parts: n * _LN2_HI is exact for the n used here
+_LN2_LO = _F(math.log(2) - 0.693359375)
+_E2, _E3, _E4, _E5, _E6, _E7 = (_F(1 / math.factorial(k)) for k in range(2, 8))
+# tanh's Taylor series near 0 (odd powers 3 to 11), where 1 - 2 / (e^2v + 1) cancels
+_T3, _T5, _T7, _T9, _T11 = (_F(c) for c in (-1 / 3, 2 / 15, -17 / 315, 62 / 2835, -1382 / 155925))
+_TANH_SERIES = _F(0.3)  # below this |v| the series, to |v|^11, is within float32's rounding
 
 
 def usable(*arrays, forward: bool) -> bool:
@@ -65,25 +73,28 @@ def usable(*arrays, forward: bool) -> bool:
 # ---------------------------------------------------------------- sigmoid and tanh
 @_inline
 def _exp(s):
-    """exp(s) for float64 -80 <= s <= 80 (relative error ~1e-10): 2^n times a Taylor
-    polynomial on the remainder, 2^n made from its bits, so the loop vectorises."""
-    n = math.floor(s * _LOG2E + 0.5)
-    r = s - n * _LN2  # |r| <= ln(2) / 2
-    p = 1.0 + r * (1.0 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (
-        1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880)))))))))  # fmt: skip
-    return p * np.int64((np.int64(n) + 1023) << 52).view(np.float64)
+    """exp(s) for float32 -88 <= s <= 88, within ~3 ulp: 2^n times a degree-7 Taylor
+    polynomial of the remainder |r| <= ln(2) / 2, 2^n made from its bits, so the loop
+    vectorises (16 lanes)."""
+    n = np.floor(s * _LOG2E + _HALF)
+    r = (s - n * _LN2_HI) - n * _LN2_LO
+    p = _ONE + r * (_ONE + r * (_E2 + r * (_E3 + r * (_E4 + r * (_E5 + r * (_E6 + r * _E7))))))
+    return p * np.int32((np.int32(n) + 127) << 23).view(np.float32)
 
 
 @_inline
 def _sigmoid(v):
     # clamped where sigmoid is 0 or 1 in float32 anyway; NaN goes through (min/max keep it)
-    return 1.0 / (1.0 + _exp(min(max(-v, -80.0), 80.0)))
+    return _ONE / (_ONE + _exp(min(max(-v, -_LIMIT), _LIMIT)))
 
 
 @_inline
 def _tanh(v):
-    # 1 - 2 / (e^{2v} + 1): no overflow, and in float64 no loss of float32 precision
-    return 1.0 - 2.0 / (_exp(min(max(2.0 * v, -80.0), 80.0)) + 1.0)
+    # 1 - 2 / (e^{2v} + 1) cannot overflow; near 0, where it cancels, the series
+    far = _ONE - _TWO / (_exp(min(max(_TWO * v, -_LIMIT), _LIMIT)) + _ONE)
+    v2 = v * v
+    near = v + v * v2 * (_T3 + v2 * (_T5 + v2 * (_T7 + v2 * (_T9 + v2 * _T11))))
+    return near if abs(v) < _TANH_SERIES else far
 
 
 # ---------------------------------------------------------------- LSTM
@@ -94,28 +105,30 @@ def _tanh(v):
 @_jit
 def lstm_forward_step(a, hw, c_prev, c, tanh_c, y, u0, u1):
     """a: (N, 4H) the input's projection (+ biases), replaced by the gates i, f, g, o;
-    hw: (N, 4H) h_{t-1} W_hh^T; writes c_t, tanh(c_t) and h_t = o * tanh(c_t)."""
+    hw: (N, 4H) h_{t-1} W_hh^T, or one row (1, 4H) added to every row of a; writes c_t,
+    tanh(c_t) and h_t = o * tanh(c_t)."""
     N, H = c.shape
     n = u1 - u0
+    one = hw.shape[0] == 1
     for b in range(N):
-        ab, hb = a[b], hw[b]
+        ab, hb = a[b], hw[0 if one else b]
         i, f = ab[u0:u1], ab[H + u0 : H + u1]
         g, o = ab[2 * H + u0 : 2 * H + u1], ab[3 * H + u0 : 3 * H + u1]
         hi, hf = hb[u0:u1], hb[H + u0 : H + u1]
         hg, ho = hb[2 * H + u0 : 2 * H + u1], hb[3 * H + u0 : 3 * H + u1]
         for j in range(n):
-            i[j] = _sigmoid(np.float64(i[j]) + hi[j])
+            i[j] = _sigmoid(i[j] + hi[j])
         for j in range(n):
-            f[j] = _sigmoid(np.float64(f[j]) + hf[j])
+            f[j] = _sigmoid(f[j] + hf[j])
         for j in range(n):
-            g[j] = _tanh(np.float64(g[j]) + hg[j])
+            g[j] = _tanh(g[j] + hg[j])
         for j in range(n):
-            o[j] = _sigmoid(np.float64(o[j]) + ho[j])
+            o[j] = _sigmoid(o[j] + ho[j])
         cp, cb, tb, yb = c_prev[b, u0:u1], c[b, u0:u1], tanh_c[b, u0:u1], y[b, u0:u1]
         for j in range(n):
             cb[j] = f[j] * cp[j] + i[j] * g[j]
         for j in range(n):
-            tb[j] = _tanh(np.float64(cb[j]))
+            tb[j] = _tanh(cb[j])
         for j in range(n):
             yb[j] = o[j] * tb[j]
 
@@ -166,15 +179,25 @@ if gemm.AVAILABLE:
 
     _pjit = numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy", fastmath=_FAST)
 
+    @_inline
+    def _add_rows(d, total):
+        """total += the sum of d's rows."""
+        n = total.shape[0]
+        for b in range(d.shape[0]):
+            row = d[b]
+            for j in range(n):
+                total[j] += row[j]
+
     @_pjit
-    def lstm_forward_sequence(gates, h0, c0, w, c_all, tanh_c, y, reverse, parts):
-        """The forward of a whole sequence (see LSTMLayer), w = W_hh^T packed by gemm.pack.
-        At each step each core takes a share of the hidden units: it multiplies h_{t-1} by
-        the columns of W_hh^T of its units in all four gates, then runs their gate math,
-        so a core's gate math reads only what that core computed."""
+    def lstm_forward_sequence(x, w_in, bias, h0, c0, w, gates, c_all, tanh_c, y, reverse, parts):
+        """The forward of a whole sequence (see LSTMLayer): x (T, N, I), w_in = W_ih^T and
+        w = W_hh^T packed by gemm.pack, bias (1, 4H) = b_ih + b_hh; writes the gates i, f,
+        g, o into gates (T, N, 4H). At each step each core takes a share of the hidden
+        units: it computes x_t W_ih^T + h_{t-1} W_hh^T for the columns of its units in all
+        four gates, straight into gates[t], then runs their gate math on what it has just
+        written (still in its cache), so a core reads only what it computed."""
         T, N, G = gates.shape
         H = G // 4
-        hw = np.empty((N, G), np.float32)
         for s in range(T):
             t = T - 1 - s if reverse else s
             before = t + 1 if reverse else t - 1
@@ -183,15 +206,18 @@ if gemm.AVAILABLE:
                 if u0 < u1:
                     h = h0 if s == 0 else y[before]
                     c_prev = c0 if s == 0 else c_all[before]
+                    a = gates[t]
                     for k in range(4):
-                        gemm._gemm_packed_serial(h, w, hw, 0, N, k * H + u0, k * H + u1, False)
-                    lstm_forward_step(gates[t], hw, c_prev, c_all[t], tanh_c[t], y[t], u0, u1)
+                        gemm._gemm_packed_serial(x[t], w_in, a, 0, N, k * H + u0, k * H + u1, False)
+                        gemm._gemm_packed_serial(h, w, a, 0, N, k * H + u0, k * H + u1, True)
+                    lstm_forward_step(a, bias, c_prev, c_all[t], tanh_c[t], y[t], u0, u1)
 
     @_pjit
-    def lstm_backward_sequence(a, tanh_c, c_all, c0, gy, dh, dc, dgates, w, reverse, parts):
+    def lstm_backward_sequence(a, tanh_c, c_all, c0, gy, dh, dc, dgates, gb, w, reverse, parts):
         """The steps back through time (see LSTMLayer.backward), w = W_hh packed by
         gemm.pack: at each step a core first finishes dh of its hidden units from the step
-        before (dgates_{t+1} @ W_hh, its columns), then runs their gate math."""
+        before (dgates_{t+1} @ W_hh, its columns), then runs their gate math and adds its
+        gates' gradients, summed over the batch, into gb (4H,) (the biases' gradient)."""
         T, N, G = a.shape
         H = G // 4
         for s in range(T):
@@ -204,7 +230,10 @@ if gemm.AVAILABLE:
                     if s > 0:
                         gemm._gemm_packed_serial(dgates[later], w, dh, 0, N, u0, u1, False)
                     c_prev = c0 if s == T - 1 else c_all[before]
-                    lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, dgates[t], u0, u1)
+                    d = dgates[t]
+                    lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d, u0, u1)
+                    for k in range(4):
+                        _add_rows(d[:, k * H + u0 : k * H + u1], gb[k * H + u0 : k * H + u1])
         last = T - 1 if reverse else 0
         for p in prange(parts):
             u0, u1 = gemm._cut(H, parts, gemm.NR, p)
@@ -223,11 +252,11 @@ def gru_forward_step(a, hw, h_prev, y):
         r, z, n = ab[:H], ab[H : 2 * H], ab[2 * H :]
         hr, hz, hn = hb[:H], hb[H : 2 * H], hb[2 * H :]
         for j in range(H):
-            r[j] = _sigmoid(np.float64(r[j]) + hr[j])
+            r[j] = _sigmoid(r[j] + hr[j])
         for j in range(H):
-            z[j] = _sigmoid(np.float64(z[j]) + hz[j])
+            z[j] = _sigmoid(z[j] + hz[j])
         for j in range(H):
-            n[j] = _tanh(np.float64(n[j]) + r[j] * hn[j])
+            n[j] = _tanh(n[j] + r[j] * hn[j])
         hp, yb = h_prev[b], y[b]
         for j in range(H):
             yb[j] = n[j] + z[j] * (hp[j] - n[j])

@@ -29,6 +29,8 @@ gradients are then the reference path's.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ember import kernels
 from ember.autograd import grad_mode
 from ember.autograd.function import Function
@@ -52,6 +54,18 @@ def _projection(xp, x, w_ih, bias):
     return y.reshape(T, N, w_ih.shape[0])
 
 
+def _sequence_usable(H, *arrays):
+    """True when an LSTM direction runs as one compiled loop (see kernels.rnn): float32 NumPy
+    arrays throughout, and a hidden size the loop takes."""
+    return fused.usable(*arrays, forward=True) and fused.sequence_usable(H) and all(
+        a.dtype == np.float32 for a in arrays)  # fmt: skip
+
+
+def _positive(xp, x):
+    """x, or a copy of it where a stride is negative (the compiled products need them >= 0)."""
+    return xp.ascontiguousarray(x) if min(x.strides) < 0 else x
+
+
 def _previous(xp, seq, first, reverse):
     """The value before each step, in time order: (first, seq[0], …, seq[T-2]) (reversed
     direction: (seq[1], …, seq[T-1], first))."""
@@ -65,19 +79,27 @@ def _previous(xp, seq, first, reverse):
     return prev
 
 
-def _weight_grads(xp, need, dgx, dgh, x, h_prev, w_ih):
+def _weight_grads(xp, need, dgx, dgh, x, y, h0, reverse, w_ih):
     """Gradients of x, W_ih, W_hh, b_ih, b_hh (``need``: which are wanted) from the gate
     gradients of all steps: ``dgx`` (T, N, G) with respect to the input's projection,
-    ``dgh`` with respect to the hidden state's (the same array for LSTM)."""
+    ``dgh`` with respect to the hidden state's (the same array for LSTM). The hidden state
+    before each step is y's step before it, or h0 for the first step."""
     T, N, I = x.shape
-    G, H = dgx.shape[-1], h_prev.shape[-1]
+    G, H = dgx.shape[-1], y.shape[-1]
     dgx2 = dgx.reshape(T * N, G)
-    dgh2 = dgh.reshape(T * N, G)
     gx = gemm.matmul(dgx2, w_ih).reshape(T, N, I) if need[0] else None
     gw_ih = gemm.matmul(dgx2.T, x.reshape(T * N, I)) if need[1] else None
-    gw_hh = gemm.matmul(dgh2.T, h_prev.reshape(T * N, H)) if need[2] else None
+    gw_hh = None
+    if need[2]:  # sum over t of dgh[t]^T h_{t-1}: y's steps in one product, then h0's
+        first, rest, prev = (T - 1, slice(0, T - 1), slice(1, T)) if reverse else (
+            0, slice(1, T), slice(0, T - 1))  # fmt: skip
+        gw_hh = gemm.matmul(dgh[first].T, h0)
+        if T > 1:
+            rows = (T - 1) * N
+            gemm.matmul(dgh[rest].reshape(rows, G).T, y[prev].reshape(rows, H), out=gw_hh,
+                        accumulate=True)  # fmt: skip
     gb_ih = dgx2.sum(0) if need[3] else None
-    gb_hh = dgh2.sum(0) if need[4] else None
+    gb_hh = (gb_ih.copy() if dgh is dgx else dgh.reshape(T * N, G).sum(0)) if need[4] else None
     return gx, gw_ih, gw_hh, gb_ih, gb_hh
 
 
@@ -174,26 +196,35 @@ class LSTMLayer(Function):
         T, N, _ = x.shape
         H = w_hh.shape[1]
         dt = x.dtype
-        gates = _projection(xp, x, w_ih, None if b_ih is None else b_ih + b_hh)
+        bias = None if b_ih is None else b_ih + b_hh
         c_all = xp.empty((T, N, H), dt)
         tanh_c = xp.empty((T, N, H), dt)
         y = xp.empty((T, N, H), dt)
-        hw = xp.empty((N, 4 * H), dt)
-        w_hh_t = xp.ascontiguousarray(w_hh.T)  # the steps' products run faster on it
-        h, c = h0, c0
-        if fused.usable(gates, h0, c0, forward=True):  # a step's gate math in one kernel
-            w = gemm.pack(w_hh_t)  # the same weight for every step: packed once
-            if w is not None and fused.sequence_usable(H):  # the whole loop compiled
-                kernels.taken["rnn.lstm_sequence"] += 1
-                fused.lstm_forward_sequence(
-                    gates, h0, c0, w.data, c_all, tanh_c, y, reverse, gemm.threads()
-                )
-            else:
-                for t in _steps(T, reverse):
-                    gemm.matmul(h, w or w_hh_t, out=hw)
-                    fused.lstm_forward_step(gates[t], hw, c, c_all[t], tanh_c[t], y[t], 0, H)
-                    h, c = y[t], c_all[t]
+        sequence = _sequence_usable(H, x, h0, c0, w_ih, w_hh)
+        if sequence:  # the whole loop compiled, the input's projection inside it
+            w_in, w = gemm.pack(w_ih.T), gemm.pack(w_hh.T)  # packed once for all steps
+            sequence = w_in is not None and w is not None
+        if sequence:
+            kernels.taken["rnn.lstm_sequence"] += 1
+            gates = xp.empty((T, N, 4 * H), dt)
+            bias = xp.zeros(4 * H, dt) if bias is None else bias
+            fused.lstm_forward_sequence(
+                _positive(xp, x), w_in.data, bias.reshape(1, 4 * H), h0, c0, w.data,
+                gates, c_all, tanh_c, y, reverse, gemm.threads(),
+            )  # fmt: skip
+        elif fused.usable(x, h0, c0, forward=True):  # a step's gate math in one kernel
+            gates = _projection(xp, x, w_ih, bias)
+            w_hh_t = xp.ascontiguousarray(w_hh.T)  # the steps' products run faster on it
+            w = gemm.pack(w_hh_t) or w_hh_t  # the same weight for every step: packed once
+            hw = xp.empty((N, 4 * H), dt)
+            h, c = h0, c0
+            for t in _steps(T, reverse):
+                gemm.matmul(h, w, out=hw)
+                fused.lstm_forward_step(gates[t], hw, c, c_all[t], tanh_c[t], y[t], 0, H)
+                h, c = y[t], c_all[t]
         else:
+            gates = _projection(xp, x, w_ih, bias)
+            w_hh_t = xp.ascontiguousarray(w_hh.T)
             _lstm_forward_loop(xp, gates, h0, c0, w_hh_t, c_all, tanh_c, y, reverse)
         ctx.reverse = reverse
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates, c_all, tanh_c, y)
@@ -215,42 +246,36 @@ class LSTMLayer(Function):
         dgates = xp.empty((T, N, 4, H), a.dtype)
         dh = gh._data.copy()
         dc = gc._data.copy()
-        w = gemm.pack(w_hh)  # (float32 only)
-        if (
-            w is not None
-            and fused.sequence_usable(H)
-            and fused.usable(a, dh, dc, gy, c0, forward=False)
-        ):
+        gb = None  # the biases' gradient, summed by the compiled loop
+        w = gemm.pack(w_hh) if _sequence_usable(H, a, dh, dc, gy, c0, w_hh) else None
+        if w is not None:
             kernels.taken["rnn.lstm_sequence_backward"] += 1
+            gb = xp.zeros(4 * H, np.float64)
             fused.lstm_backward_sequence(
-                a,
-                tanh_c,
-                c_all,
-                c0,
-                gy,
-                dh,
-                dc,
-                dgates.reshape(T, N, 4 * H),
-                w.data,
-                reverse,
-                gemm.threads(),
-            )
+                a, tanh_c, c_all, c0, gy, dh, dc, dgates.reshape(T, N, 4 * H), gb, w.data,
+                reverse, gemm.threads(),
+            )  # fmt: skip
+            gb = gb.astype(a.dtype)
         elif fused.usable(a, dh, dc, gy, c0, forward=False):
+            w = gemm.pack(w_hh) or w_hh  # (float32 only)
             last = T - 1 if reverse else 0  # the step whose c_{t-1} is c0
             step = 1 if reverse else -1
             for t in _steps(T, not reverse):
                 c_prev = c0 if t == last else c_all[t + step]
                 d = dgates[t].reshape(N, 4 * H)
                 fused.lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d, 0, H)
-                gemm.matmul(d, w or w_hh, out=dh)
+                gemm.matmul(d, w, out=dh)
         else:
             _lstm_backward_loop(xp, a, c_all, tanh_c, c0, gy, dh, dc, dgates, w_hh, reverse)
         dgates = dgates.reshape(T, N, 4 * H)
-        h_prev = _previous(xp, y, h0, reverse)
         need = ctx.needs_input_grad
+        biases = need[5:7] if gb is None else (False, False)
         gx, gw_ih, gw_hh, gb_ih, gb_hh = _weight_grads(
-            xp, (need[0], *need[3:7]), dgates, dgates, x, h_prev, w_ih
+            xp, (need[0], need[3], need[4], *biases), dgates, dgates, x, y, h0, reverse, w_ih
         )
+        if gb is not None:
+            gb_ih = gb if need[5] else None
+            gb_hh = gb.copy() if need[6] else None
         return (
             gx,
             dh if need[1] else None,
@@ -352,11 +377,11 @@ class GRULayer(Function):
         T, N, _ = x.shape
         H = w_hh.shape[1]
         reverse = ctx.reverse
-        h_prev = _previous(xp, y, h0, reverse)
         gy = gy._data
         dgx = xp.empty((T, N, 3 * H), a.dtype)  # gradients of the input's projection
         dgh = xp.empty((T, N, 3 * H), a.dtype)  # … and of the hidden state's
         dh = gh._data.copy()
+        h_prev = _previous(xp, y, h0, reverse)
         if fused.usable(a, dh, gy, h_prev, forward=False):
             w = gemm.pack(w_hh) or w_hh
             for t in _steps(T, not reverse):
@@ -366,6 +391,6 @@ class GRULayer(Function):
             _gru_backward_loop(xp, a, hw_all, h_prev, gy, dh, dgx, dgh, w_hh, reverse)
         need = ctx.needs_input_grad
         gx, gw_ih, gw_hh, gb_ih, gb_hh = _weight_grads(
-            xp, (need[0], *need[2:6]), dgx, dgh, x, h_prev, w_ih
+            xp, (need[0], *need[2:6]), dgx, dgh, x, y, h0, reverse, w_ih
         )
         return gx, dh if need[1] else None, gw_ih, gw_hh, gb_ih, gb_hh, None
