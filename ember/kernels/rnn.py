@@ -180,13 +180,22 @@ if gemm.AVAILABLE:
     _pjit = numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy", fastmath=_FAST)
 
     @_inline
-    def _add_rows(d, total):
-        """total += the sum of d's rows."""
-        n = total.shape[0]
+    def _add_gate_sums(d, gb, H, u0, u1):
+        """gb[k H + u] += the sum over d's rows of d[:, k H + u], for the units u0 <= u < u1
+        of each gate k: a step's rows summed in float32 first (a row at a time, the form
+        that vectorises), then added to gb."""
+        n = u1 - u0
+        step = np.zeros(4 * n, np.float32)
         for b in range(d.shape[0]):
             row = d[b]
+            for k in range(4):
+                part, total = row[k * H + u0 : k * H + u1], step[k * n : (k + 1) * n]
+                for j in range(n):
+                    total[j] += part[j]
+        for k in range(4):
+            total = gb[k * H + u0 : k * H + u1]
             for j in range(n):
-                total[j] += row[j]
+                total[j] += step[k * n + j]
 
     @_pjit
     def lstm_forward_sequence(x, w_in, bias, h0, c0, w, gates, c_all, tanh_c, y, reverse, parts):
@@ -232,8 +241,7 @@ if gemm.AVAILABLE:
                     c_prev = c0 if s == T - 1 else c_all[before]
                     d = dgates[t]
                     lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d, u0, u1)
-                    for k in range(4):
-                        _add_rows(d[:, k * H + u0 : k * H + u1], gb[k * H + u0 : k * H + u1])
+                    _add_gate_sums(d, gb, H, u0, u1)
         last = T - 1 if reverse else 0
         for p in prange(parts):
             u0, u1 = gemm._cut(H, parts, gemm.NR, p)
