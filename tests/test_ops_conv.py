@@ -625,6 +625,30 @@ def test_fast_paths_without_numba(kernel_path, monkeypatch):
     check(lambda m, x: F(m).max_pool2d(x, (3, 2)), rand(1, 2, 7, 5))
 
 
+@pytest.mark.skipif(not ember.kernels.HAVE_NUMBA, reason="numba is not installed")
+@pytest.mark.parametrize(
+    "geo",
+    [
+        (3, 3, 1, 1, 1, 1, 1, 1, 6, 7),
+        (3, 2, 2, 3, 0, 1, 1, 2, 3, 2),
+        (1, 1, 1, 1, 0, 0, 1, 1, 6, 7),
+        (2, 3, 1, 2, 2, 0, 2, 1, 5, 3),
+    ],
+)
+def test_im2col_kernel_matches_numpy_copies(geo):
+    # geo: kernel, stride, padding, dilation, output size
+    from ember.kernels import conv as kconv
+
+    x = rand(3, 4, 6, 7, dtype=np.float32)
+    xpad = kconv.pad_input(x, geo)
+    shape = (4 * geo[0] * geo[1], 3, geo[8] * geo[9])
+    got, want = np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
+    kconv.im2col(xpad, got, geo)
+    kconv.im2col_numpy(xpad, want, geo)
+    np.testing.assert_array_equal(got, want)
+    assert not np.isnan(got).any()  # every column written
+
+
 FAST_MAX_POOL = [
     ((2, 3, 6, 6), {"kernel_size": 2}),
     ((2, 2, 7, 5), {"kernel_size": 2}),  # ragged: the last row and column are left out
@@ -754,7 +778,7 @@ def test_winograd_conv2d_float32_wide(kernel_path):
     from ember.kernels import winograd
 
     c = winograd.MIN_CHANNELS
-    args = [rand(4, c, 9, 8, dtype=np.float32), rand(2 * c, c, 3, 3, dtype=np.float32),
+    args = [rand(8, c, 9, 8, dtype=np.float32), rand(2 * c, c, 3, 3, dtype=np.float32),
             rand(2 * c, dtype=np.float32)]  # fmt: skip
     before = ember.kernels.taken.copy()
     check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1), *args, gradcheck=False)
@@ -778,7 +802,7 @@ def test_winograd_transforms_shared_between_cores(kernel_path, monkeypatch):
             return _shared(*a)
 
         monkeypatch.setitem(winograd._SHARED, kernel, spy)
-    args = [rand(4, 48, 9, 8), rand(40, 48, 3, 3), rand(40)]  # 288 positions: Winograd
+    args = [rand(8, 48, 9, 8), rand(40, 48, 3, 3), rand(40)]  # 576 positions: Winograd
     check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1), *args, gradcheck=False)
     check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1),
           *(a.astype(np.float32) for a in args), gradcheck=False)  # fmt: skip

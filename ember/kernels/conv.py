@@ -15,9 +15,9 @@ padding before (the padding after follows from the output size), dilation, outpu
 (ember.kernels.winograd: 4/9 of the multiply-adds, no im2col or col2im), and
 ``conv2d_backward`` gives both gradients from one pass over gy there.
 
-col2im and the k x k, stride k max pooling are numba kernels when numba is installed
-(single-threaded: the cores are the matrix products'); each has a plain
-NumPy twin that computes the same thing. im2col is NumPy's strided copy either way.
+im2col, col2im and the k x k, stride k max pooling are numba kernels when numba is
+installed (single-threaded: the cores are the matrix products'); each has a plain NumPy
+twin that computes the same thing.
 """
 
 from __future__ import annotations
@@ -78,7 +78,17 @@ def pad_input(x, geo):
 
 def im2col(xpad, cols, geo):
     """cols[(c, i, j), b, (r, q)] = xpad[b, c, r*sh + i*dh, q*sw + j*dw] for a padded chunk
-    xpad (m, C, H', W'); NumPy's strided copy (a numba loop was 2-3x slower here)."""
+    xpad (m, C, H', W'): a numba loop where numba is (2-6x faster than NumPy's strided
+    copies, whose rows are short), else im2col_numpy."""
+    if kernels.HAVE_NUMBA and xpad.flags.c_contiguous and cols.flags.c_contiguous:
+        kh, kw, sh, sw, _, _, dh, dw, oh, ow = geo
+        _im2col_nb(xpad, cols, kh, kw, sh, sw, dh, dw, oh, ow)
+    else:
+        im2col_numpy(xpad, cols, geo)
+
+
+def im2col_numpy(xpad, cols, geo):
+    """im2col by NumPy's strided copies, one per kernel offset."""
     kh, kw, oh, ow = geo[0], geo[1], geo[8], geo[9]
     m, c = xpad.shape[:2]
     out = cols.reshape(c, kh, kw, m, oh, ow)
@@ -140,6 +150,7 @@ def maxpool_gather_numpy(x, code, kh, kw):
 
 # ---------------------------------------------------------------- the kernels, numba
 if kernels.HAVE_NUMBA:
+    import numba
     from numba import njit
 
     @njit(cache=True, nogil=True)
@@ -148,6 +159,29 @@ if kernels.HAVE_NUMBA:
         q0 = max(0, -(off // stride)) if off < 0 else 0
         q1 = min(n_out, (size - 1 - off) // stride + 1) if size - 1 - off >= 0 else 0
         return q0, max(q0, q1)
+
+    _u = numba.uint64  # unsigned indices: no wraparound checks, so the copies vectorise
+
+    @njit(cache=True, nogil=True)
+    def _im2col_nb(xpad, cols, kh, kw, sh, sw, dh, dw, oh, ow):
+        # xpad and cols C-contiguous; cols filled in order, a row of ow outputs at a time
+        m, c, h, w = xpad.shape
+        src, dst = xpad.reshape(-1), cols.reshape(-1)
+        o, n, step = _u(0), _u(ow), _u(sw)
+        for ci in range(c):
+            for i in range(kh):
+                for j in range(kw):
+                    for b in range(m):
+                        corner = _u(((b * c + ci) * h + i * dh) * w + j * dw)
+                        for r in range(oh):
+                            at = corner + _u(r * sh * w)
+                            if sw == 1:
+                                for q in range(n):
+                                    dst[o + q] = src[at + q]
+                            else:
+                                for q in range(n):
+                                    dst[o + q] = src[at + q * step]
+                            o += n
 
     @njit(cache=True, nogil=True)
     def _col2im_nb(cols, gx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):

@@ -49,10 +49,11 @@ MIN_TILES = 256
 # Measured against im2col on 32x32 images, forward and backward: 0.8x with 8 input and 16
 # output channels, level with 16 and 32, 1.4x with 32 and 64 (1.7x at 64 and 128, 8x8).
 MIN_CHANNELS = 32
-# Below this many output positions (batch x height x width) the kernels' transform costs
-# more than the products save: one 8x8 sample of the benchmark CNN's last layer is 20%
-# faster with im2col, one 16x16 sample of its second 20% faster with Winograd (measured).
-MIN_POSITIONS = 256
+# Below this many output positions (batch x height x width) the transforms cost more than
+# the products save (against the numba im2col, forward and backward, measured): one 16x16
+# sample with 32 -> 64 channels 1.3x faster with im2col, one 8x8 with 64 -> 128 1.9x; a
+# batch of 32 4x4 samples with 512 channels (512 positions) 1.4x faster with Winograd.
+MIN_POSITIONS = 512
 # The forward keeps a layer's transformed input tiles for its backward (which then skips
 # transforming x again, ~15% of it) when they take at most this much: 4x the input's size,
 # so a small layer's cost in memory, not a large one's.
