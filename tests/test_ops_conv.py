@@ -607,6 +607,9 @@ def test_fast_conv2d_float32_batch(kernel_path):
             rand(5, dtype=np.float32)]  # fmt: skip
     check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1), *args)
     check(lambda m, x, w: F(m).conv_transpose2d(x, w, stride=2), args[0], args[1][:4])
+    # one sample: its product is written straight into the output (bias added there)
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, padding=1), args[0][:1], *args[1:])
+    check(lambda m, x, w: F(m).conv2d(x, w, stride=2), args[0][:1], args[1])
 
 
 def test_fast_conv2d_groups_fall_back(kernel_path):
@@ -630,21 +633,23 @@ def test_fast_paths_without_numba(kernel_path, monkeypatch):
     "geo",
     [
         (3, 3, 1, 1, 1, 1, 1, 1, 6, 7),
-        (3, 2, 2, 3, 0, 1, 1, 2, 3, 2),
+        (3, 2, 2, 3, 0, 1, 1, 2, 2, 3),
         (1, 1, 1, 1, 0, 0, 1, 1, 6, 7),
-        (2, 3, 1, 2, 2, 0, 2, 1, 5, 3),
+        (2, 3, 1, 2, 2, 0, 2, 1, 8, 3),
+        (5, 5, 1, 1, 3, 4, 1, 1, 8, 11),
+        (3, 3, 3, 3, 2, 2, 1, 1, 3, 3),
     ],
 )
 def test_im2col_kernel_matches_numpy_copies(geo):
-    # geo: kernel, stride, padding, dilation, output size
+    # geo: kernel, stride, padding, dilation, output size. The kernel reads x unpadded and
+    # writes zeros where a window covers the padding (rows and columns, wholly or in part)
     from ember.kernels import conv as kconv
 
     x = rand(3, 4, 6, 7, dtype=np.float32)
-    xpad = kconv.pad_input(x, geo)
     shape = (4 * geo[0] * geo[1], 3, geo[8] * geo[9])
     got, want = np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
-    kconv.im2col(xpad, got, geo)
-    kconv.im2col_numpy(xpad, want, geo)
+    kconv.im2col(x, got, geo)
+    kconv.im2col_numpy(kconv.pad_input(x, geo), want, geo)
     np.testing.assert_array_equal(got, want)
     assert not np.isnan(got).any()  # every column written
 

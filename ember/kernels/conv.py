@@ -76,19 +76,20 @@ def pad_input(x, geo):
     return xpad
 
 
-def im2col(xpad, cols, geo):
-    """cols[(c, i, j), b, (r, q)] = xpad[b, c, r*sh + i*dh, q*sw + j*dw] for a padded chunk
-    xpad (m, C, H', W'): a numba loop where numba is (2-6x faster than NumPy's strided
-    copies, whose rows are short), else im2col_numpy."""
-    if kernels.HAVE_NUMBA and xpad.flags.c_contiguous and cols.flags.c_contiguous:
-        kh, kw, sh, sw, _, _, dh, dw, oh, ow = geo
-        _im2col_nb(xpad, cols, kh, kw, sh, sw, dh, dw, oh, ow)
+def im2col(x, cols, geo):
+    """cols[(c, i, j), b, (r, q)] = x[b, c, r*sh + i*dh - ph, q*sw + j*dw - pw] for a chunk
+    x (m, C, H, W), 0 where that is in the padding: a numba loop where numba is (2-6x faster
+    than NumPy's strided copies, whose rows are short, and no padded copy of x), else
+    im2col_numpy on the padded chunk."""
+    if kernels.HAVE_NUMBA and x.flags.c_contiguous and cols.flags.c_contiguous:
+        _im2col_nb(x, cols, *geo)
     else:
-        im2col_numpy(xpad, cols, geo)
+        im2col_numpy(pad_input(x, geo), cols, geo)
 
 
 def im2col_numpy(xpad, cols, geo):
-    """im2col by NumPy's strided copies, one per kernel offset."""
+    """im2col of a padded chunk xpad (m, C, H', W', see pad_input) by NumPy's strided
+    copies, one per kernel offset."""
     kh, kw, oh, ow = geo[0], geo[1], geo[8], geo[9]
     m, c = xpad.shape[:2]
     out = cols.reshape(c, kh, kw, m, oh, ow)
@@ -163,24 +164,36 @@ if kernels.HAVE_NUMBA:
     _u = numba.uint64  # unsigned indices: no wraparound checks, so the copies vectorise
 
     @njit(cache=True, nogil=True)
-    def _im2col_nb(xpad, cols, kh, kw, sh, sw, dh, dw, oh, ow):
-        # xpad and cols C-contiguous; cols filled in order, a row of ow outputs at a time
-        m, c, h, w = xpad.shape
-        src, dst = xpad.reshape(-1), cols.reshape(-1)
+    def _im2col_nb(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
+        # x (unpadded) and cols C-contiguous; cols filled in order, a row of ow at a time,
+        # zeros where a window reads the padding
+        m, c, h, w = x.shape
+        src, dst = x.reshape(-1), cols.reshape(-1)
         o, n, step = _u(0), _u(ow), _u(sw)
         for ci in range(c):
             for i in range(kh):
                 for j in range(kw):
+                    off = j * dw - pw
+                    q0, q1 = _span(off, sw, w, ow)
                     for b in range(m):
-                        corner = _u(((b * c + ci) * h + i * dh) * w + j * dw)
+                        plane = _u((b * c + ci) * h * w)
                         for r in range(oh):
-                            at = corner + _u(r * sh * w)
-                            if sw == 1:
+                            y = r * sh - ph + i * dh
+                            if y < 0 or y >= h or q0 == q1:
                                 for q in range(n):
-                                    dst[o + q] = src[at + q]
+                                    dst[o + q] = 0
                             else:
-                                for q in range(n):
-                                    dst[o + q] = src[at + q * step]
+                                for q in range(q0):
+                                    dst[o + q] = 0
+                                at = plane + _u(y * w + off)  # (read from q0 on: >= 0)
+                                if sw == 1:
+                                    for q in range(_u(q0), _u(q1)):
+                                        dst[o + q] = src[at + q]
+                                else:
+                                    for q in range(_u(q0), _u(q1)):
+                                        dst[o + q] = src[at + q * step]
+                                for q in range(q1, ow):
+                                    dst[o + q] = 0
                             o += n
 
     @njit(cache=True, nogil=True)
@@ -382,11 +395,16 @@ def conv2d(x, w, b, geo):
     w2 = w.reshape(o, ck)
     y = np.empty((n, o, p), x.dtype)
     step = _chunk(n, ck, p, x.itemsize)
-    xpad = pad_input(x, geo)
+    x = np.ascontiguousarray(x)
     for s in range(0, n, step):
         m = min(step, n - s)
         c = scratch("cols", (ck, m, p), x.dtype)
-        im2col(xpad[s : s + m], c, geo)
+        im2col(x[s : s + m], c, geo)
+        if m == 1:  # one sample's (O, oH * oW) is already its NCHW layout
+            gemm.matmul(w2, c.reshape(ck, p), out=y[s])
+            if b is not None:
+                y[s] += b.reshape(o, 1)
+            continue
         out = scratch("out", (o, m, p), x.dtype)
         gemm.matmul(w2, c.reshape(ck, m * p), out=out.reshape(o, m * p))
         if b is None:
@@ -433,11 +451,11 @@ def conv2d_grad_weight(x, gy, geo):
     gy3 = gy.reshape(n, o, p)
     step = _chunk(n, ck, p, x.itemsize)
     gw = np.empty((o, ck), x.dtype)
-    xpad = pad_input(x, geo)
+    x = np.ascontiguousarray(x)
     for s in range(0, n, step):
         m = min(step, n - s)
         c_ = scratch("cols", (ck, m, p), x.dtype)
-        im2col(xpad[s : s + m], c_, geo)
+        im2col(x[s : s + m], c_, geo)
         g = scratch("gyt", (o, m, p), gy.dtype)
         g[...] = gy3[s : s + m].transpose(1, 0, 2)
         gemm.matmul(g.reshape(o, m * p), c_.reshape(ck, m * p).T, out=gw, accumulate=s > 0)
