@@ -1029,6 +1029,18 @@ class _GlobalAvgPool(Function):
 
 
 def _adaptive_avg_pool(op, input, output_size, nd):
+    d = input._data if isinstance(input, Tensor) else None
+    if (
+        type(output_size) is int  # a global average pool of a batch, checked lean
+        and output_size == 1
+        and type(d) is np.ndarray
+        and d.ndim == nd + 2
+        and d.dtype in _FAST_DTYPES
+        and 0 not in d.shape[1:]
+        and kernels.enabled()
+    ):
+        kernels.taken["global_avg_pool"] += 1
+        return _GlobalAvgPool.apply(input, nd)
     unbatched = _check_input(op, input, nd)
     if not input.is_floating_point():
         raise TypeError(f"{op}: expected a floating-point input, received {input.dtype.name}")
