@@ -654,6 +654,35 @@ def test_im2col_kernel_matches_numpy_copies(geo):
     assert not np.isnan(got).any()  # every column written
 
 
+def test_relu_and_pooling_shared_between_cores(kernel_path, monkeypatch):
+    # large arrays' relu (both ways) and 2x2 max pooling (both ways) are split between the
+    # cores where ember's products use them; the threshold is lowered so small ones are
+    from ember.kernels import conv as kconv
+    from ember.kernels import gemm
+    from ember.kernels import nn as knn
+
+    if not gemm.AVAILABLE or gemm.threads() < 2:
+        pytest.skip("the loops are shared only with ember's product on 2+ cores")
+    monkeypatch.setattr(knn, "SHARE_ELEMENTS", 1)
+    calls = []
+    for mod, name in ((knn, "_relu_shared"), (knn, "_relu_backward_shared"),
+                      (kconv, "_maxpool2_shared"), (kconv, "_maxpool2_scatter_shared")):  # fmt: skip
+        original = getattr(mod, name)
+
+        def spy(*a, _f=original, _n=name):
+            calls.append(_n)
+            return _f(*a)
+
+        monkeypatch.setattr(mod, name, spy)
+    x = rand(5, 3, 6, 7, dtype=np.float32)  # 5 samples: ragged shares
+    check(lambda m, x: F(m).max_pool2d(F(m).relu(x), 2), x, gradcheck=False)
+    if kernel_path == "fast":
+        assert set(calls) == {"_relu_shared", "_relu_backward_shared", "_maxpool2_shared",
+                              "_maxpool2_scatter_shared"}  # fmt: skip
+    else:
+        assert not calls
+
+
 FAST_MAX_POOL = [
     ((2, 3, 6, 6), {"kernel_size": 2}),
     ((2, 2, 7, 5), {"kernel_size": 2}),  # ragged: the last row and column are left out

@@ -28,6 +28,7 @@ import numpy as np
 
 from ember import kernels
 from ember.kernels import gemm, winograd
+from ember.kernels import nn as knn
 
 # The column buffer of a chunk. Measured on the benchmark's CNN (2-core EPYC, 1 MiB L2 a
 # core): 2 MiB steps ~10% faster than 512 KiB, whose one-sample chunks of the 16x16 layer
@@ -332,6 +333,32 @@ if kernels.HAVE_NUMBA:
                         yr[q] = x[b, ci, r * kh + i, q * kw + k]
 
 
+def _parts(x) -> int:
+    """Cores to share a 2x2 pooling loop of x (N, C, H, W) between, a share of the samples
+    each: several for a large batch where ember's own products use the cores."""
+    if x.shape[0] < 2 or x.size < knn.SHARE_ELEMENTS or not gemm.AVAILABLE:
+        return 1
+    return min(gemm.threads(), x.shape[0])
+
+
+if gemm.AVAILABLE:
+    from numba import prange
+
+    _pjit = njit(cache=True, nogil=True, parallel=True)
+
+    @_pjit
+    def _maxpool2_shared(x, y, code, parts):
+        for p in prange(parts):
+            lo, hi = gemm._cut(x.shape[0], parts, 1, p)
+            _maxpool2_nb(x[lo:hi], y[lo:hi], code[lo:hi])
+
+    @_pjit
+    def _maxpool2_scatter_shared(gy, code, gx, parts):
+        for p in prange(parts):
+            lo, hi = gemm._cut(gy.shape[0], parts, 1, p)
+            _maxpool2_scatter_nb(gy[lo:hi], code[lo:hi], gx[lo:hi])
+
+
 def col2im(cols, gx, geo):
     if kernels.HAVE_NUMBA:
         _col2im_nb(cols, gx, *geo)
@@ -345,7 +372,10 @@ def maxpool(x, kh, kw):
     n, c, h, w = x.shape
     y = np.empty((n, c, h // kh, w // kw), x.dtype)
     code = np.empty(y.shape, np.uint8)
-    if kh == kw == 2:
+    parts = _parts(x)
+    if kh == kw == 2 and parts > 1:
+        _maxpool2_shared(np.ascontiguousarray(x), y, code, parts)
+    elif kh == kw == 2:
         _maxpool2_nb(np.ascontiguousarray(x), y, code)
     else:
         _maxpool_nb(np.ascontiguousarray(x), y, code, kh, kw)
@@ -356,7 +386,10 @@ def maxpool_scatter(gy, code, kh, kw, h, w):
     if not kernels.HAVE_NUMBA:
         return maxpool_scatter_numpy(gy, code, kh, kw, h, w)
     gx = np.empty(gy.shape[:2] + (h, w), gy.dtype)
-    if kh == kw == 2:
+    parts = _parts(gx)
+    if kh == kw == 2 and parts > 1:
+        _maxpool2_scatter_shared(np.ascontiguousarray(gy), code, gx, parts)
+    elif kh == kw == 2:
         _maxpool2_scatter_nb(np.ascontiguousarray(gy), code, gx)
     else:
         _maxpool_scatter_nb(np.ascontiguousarray(gy), code, gx, kh, kw)

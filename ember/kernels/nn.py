@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from ember import kernels
+from ember.kernels import gemm
 
 if kernels.HAVE_NUMBA:
     import numba
@@ -516,10 +517,15 @@ def _relu_loop(x, y):
 
 def relu(x):
     """max(x, 0), NaN kept: one compiled pass, 4-7x faster here than NumPy's maximum (its
-    reference, and the fallback without numba)."""
+    reference, and the fallback without numba); a large array's shared between the cores."""
     if kernels.HAVE_NUMBA:
         y = np.empty(x.shape, x.dtype)
-        _relu_loop(_flat(x), y.reshape(-1))
+        flat, out = _flat(x), y.reshape(-1)
+        parts = _parts(flat.size)
+        if parts > 1:
+            _relu_shared(flat, out, parts)
+        else:
+            _relu_loop(flat, out)
         return y
     with np.errstate(all="ignore"):
         return np.maximum(x, 0)
@@ -536,10 +542,42 @@ def relu_backward(gy, y):
     """``gy`` where ``y > 0``, else 0 (y: relu's output)."""
     gx = np.empty(y.shape, y.dtype)
     if kernels.HAVE_NUMBA and gy.shape == y.shape:
-        _relu_backward_loop(_flat(gy), _flat(y), gx.reshape(-1))
+        args = _flat(gy), _flat(y), gx.reshape(-1)
+        parts = _parts(y.size)
+        if parts > 1:
+            _relu_backward_shared(*args, parts)
+        else:
+            _relu_backward_loop(*args)
         return gx
     np.copyto(gx, np.where(y > 0, gy, 0))
     return gx
+
+
+# A loop over this many elements or more is shared between the cores (where ember's own
+# products use them, see gemm.threads): below, starting the second core costs more.
+SHARE_ELEMENTS = 1 << 18
+
+
+def _parts(n: int) -> int:
+    return gemm.threads() if gemm.AVAILABLE and n >= SHARE_ELEMENTS else 1
+
+
+if gemm.AVAILABLE:
+    from numba import prange
+
+    _pjit = numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy", fastmath=_FAST)
+
+    @_pjit
+    def _relu_shared(x, y, parts):
+        for p in prange(parts):
+            lo, hi = gemm._cut(x.size, parts, 1024, p)
+            _relu_loop(x[lo:hi], y[lo:hi])
+
+    @_pjit
+    def _relu_backward_shared(gy, y, gx, parts):
+        for p in prange(parts):
+            lo, hi = gemm._cut(y.size, parts, 1024, p)
+            _relu_backward_loop(gy[lo:hi], y[lo:hi], gx[lo:hi])
 
 
 # ---------------------------------------------------------------- embedding gradient
