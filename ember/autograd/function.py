@@ -258,7 +258,7 @@ def _saved(to_save, args, arrays, outs, results) -> list:
     or an input of the op (the commonest), a plain value, or another array."""
     saved = []
     single = len(outs) == 1
-    for a in to_save:
+    for k, a in enumerate(to_save):
         if a is None:
             saved.append(None)
             continue
@@ -268,6 +268,10 @@ def _saved(to_save, args, arrays, outs, results) -> list:
             r = results[i]
             vc = r._vc
             saved.append((r._data, vc, vc[0], -1 - i if r._requires_grad else None))
+            continue
+        if k < len(arrays) and arrays[k] is a and isinstance(args[k], Tensor):
+            vc = args[k]._vc  # the commonest: input k saved as value k (a * b saves a, b)
+            saved.append((a, vc, vc[0], k))
             continue
         for j, x in enumerate(arrays):
             if x is a:  # an input
