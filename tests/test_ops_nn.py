@@ -41,6 +41,18 @@ def test_linear_float32():
     check(lambda m, *a: F(m).linear(*a), rand(4, 3, **f32), rand(5, 3, **f32), rand(5, **f32))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_linear_of_a_transposed_batch(dtype, kernel_path):
+    # x (N, T, F) that is the transpose of a (T, N, F) array (a batch-first RNN's output):
+    # the fast path takes the rows in memory order and hands the output back transposed
+    x, w, b = rand(5, 3, 4, dtype=dtype), rand(6, 4, dtype=dtype), rand(6, dtype=dtype)
+    exact = dtype == np.float64
+    check(lambda m, x, w, b: F(m).linear(x.transpose(0, 1), w, b), x, w, b, gradgrad=exact,
+          gradcheck=exact)  # fmt: skip
+    y = F(ember).linear(ember.tensor(x).transpose(0, 1), ember.tensor(w), ember.tensor(b))
+    assert y._data.flags.c_contiguous == (kernel_path == "reference")  # no copy of x
+
+
 def test_linear_errors():
     check_raises(lambda m, x, w: F(m).linear(x, w), rand(2, 3), rand(2, 4, 3),
                  match="linear: expected weight of shape (out_features, in_features)")  # fmt: skip

@@ -160,23 +160,36 @@ class Linear(Function):
     def forward(ctx, x, w, b):
         n_out = w.shape[0]
         n = math.prod(x.shape[:-1])  # the rows, explicitly: -1 fails for size 0
-        ctx.x_shape, ctx.rows = x.shape, n
+        # x (N, T, F) that is a (T, N, F) array's transpose (a batch-first RNN's output):
+        # its rows in their memory order, the output transposed back, so that neither is
+        # copied (only the narrower gradient of the output is, in backward)
+        ctx.swap = swap = (
+            x.ndim == 3 and not x.flags.c_contiguous and x.transpose(1, 0, 2).flags.c_contiguous
+        )
         ctx.save_for_backward(x if ctx.needs_input_grad[1] else None,
                               w if ctx.needs_input_grad[0] else None)  # fmt: skip
+        if swap:
+            x = x.transpose(1, 0, 2)
+        ctx.x_shape, ctx.rows = x.shape, n
         y = np.empty(x.shape[:-1] + (n_out,), x.dtype)
         gemm.matmul(x.reshape(n, x.shape[-1]), w.T, out=y.reshape(n, n_out))
         if b is not None:
             y += b
-        return y
+        return y.transpose(1, 0, 2) if swap else y
 
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
         n = ctx.rows
+        if ctx.swap:  # the rows in x's memory order, as forward took them
+            gy = gy.transpose(0, 1)
+            x = None if x is None else x.transpose(0, 1)
         g = gy.reshape(n, gy.shape[-1])
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             gx = matmul(g, w).reshape(ctx.x_shape)
+            if ctx.swap:
+                gx = gx.transpose(0, 1)
         if ctx.needs_input_grad[1]:
             gw = matmul(g.transpose(0, 1), x.reshape(n, x.shape[-1]))
         if ctx.needs_input_grad[2]:
