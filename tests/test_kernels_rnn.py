@@ -92,16 +92,21 @@ def test_fast_path_matches_reference_on_random_configs(cls, seed, dtype):
 @pytest.mark.skipif(not gemm.AVAILABLE, reason="needs ember's matrix product (numba, AVX-512)")
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("hidden", [32, 96])
-def test_compiled_sequence_matches_reference(bidirectional, hidden, monkeypatch):
+@pytest.mark.parametrize("features, batch_first", [(6, False), (40, True), (64, False)])
+def test_compiled_sequence_matches_reference(bidirectional, hidden, features, batch_first,
+                                             monkeypatch):  # fmt: skip
     # An LSTM whose hidden size is a whole number of the product's panels runs each direction
     # as one compiled loop, the cores sharing out the hidden units (kernels.rnn's
-    # lstm_*_sequence); the thresholds are lowered so that these small layers take it.
+    # lstm_*_sequence); the thresholds are lowered so that these small layers take it. With
+    # a panel of input features or more (40: one and a ragged one), the backward loop also
+    # gives the input's gradient; batch first, the forward reads the input transposed.
     monkeypatch.setattr(gemm, "MIN_FLOPS", 0)
     monkeypatch.setattr(gemm, "PARALLEL_FLOPS", 0)
-    x = rand(9, 4, 6, dtype=np.float32) * 2
+    x = rand(*((4, 9) if batch_first else (9, 4)), features, dtype=np.float32) * 2
     hx = tuple(rand(2 if bidirectional else 1, 4, hidden, dtype=np.float32) * k for k in (1, 2))
     kernels.taken.clear()
-    _compare("LSTM", {"bidirectional": bidirectional}, x, hx, np.float32, hidden=hidden)
+    kw = {"bidirectional": bidirectional, "batch_first": batch_first}
+    _compare("LSTM", kw, x, hx, np.float32, hidden=hidden)
     d = 2 if bidirectional else 1
     assert kernels.taken["rnn.lstm_sequence"] == d
     assert kernels.taken["rnn.lstm_sequence_backward"] == d
@@ -222,7 +227,9 @@ def test_forward_gate_functions_within_a_few_ulp():
     for name, got in (("sigmoid", a[0, :H]), ("tanh", a[0, 2 * H : 3 * H])):
         ref = want[name]
         finite = np.isfinite(x) & (np.abs(ref) > 1e-30)  # (sigmoid's denormal tail: clamped)
-        ulps = np.abs(got[finite] - ref[finite]) / np.spacing(np.abs(ref[finite]).astype(np.float32))
+        ulps = np.abs(got[finite] - ref[finite]) / np.spacing(
+            np.abs(ref[finite]).astype(np.float32)
+        )
         assert ulps.max() <= 8, (name, float(ulps.max()))
         assert np.isnan(got[-1])
         np.testing.assert_allclose(got[-3:-1], ref[-3:-1], atol=1e-30)  # +-inf: the limits

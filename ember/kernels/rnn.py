@@ -222,19 +222,30 @@ if gemm.AVAILABLE:
                     lstm_forward_step(a, bias, c_prev, c_all[t], tanh_c[t], y[t], u0, u1)
 
     @_pjit
-    def lstm_backward_sequence(a, tanh_c, c_all, c0, gy, dh, dc, dgates, gb, w, reverse, parts):
+    def lstm_backward_sequence(
+        a, tanh_c, c_all, c0, gy, dh, dc, dgates, gb, w, gx, w_in, reverse, parts
+    ):
         """The steps back through time (see LSTMLayer.backward), w = W_hh packed by
         gemm.pack: at each step a core first finishes dh of its hidden units from the step
         before (dgates_{t+1} @ W_hh, its columns), then runs their gate math and adds its
-        gates' gradients, summed over the batch, into gb (4H,) (the biases' gradient)."""
+        gates' gradients, summed over the batch, into gb (4H,) (the biases' gradient).
+        With gx (T, N, I) not empty, each core also computes its share of the rows of the
+        step before's input gradient, gx_{t+1} = dgates_{t+1} @ W_ih (w_in: W_ih packed),
+        while those gates are still in the caches."""
         T, N, G = a.shape
         H = G // 4
+        I = gx.shape[2]
         for s in range(T):
             t = s if reverse else T - 1 - s
             later = t - 1 if reverse else t + 1  # the step done just before this one
             before = t + 1 if reverse else t - 1
             for p in prange(parts):
                 u0, u1 = gemm._cut(H, parts, gemm.NR, p)
+                if s > 0 and I > 0:
+                    r0, r1 = gemm._cut(N, parts, 1, p)
+                    if r0 < r1:
+                        gemm._gemm_packed_serial(dgates[later], w_in, gx[later], r0, r1, 0, I,
+                                                 False)  # fmt: skip
                 if u0 < u1:
                     if s > 0:
                         gemm._gemm_packed_serial(dgates[later], w, dh, 0, N, u0, u1, False)
@@ -247,6 +258,9 @@ if gemm.AVAILABLE:
             u0, u1 = gemm._cut(H, parts, gemm.NR, p)
             if u0 < u1:
                 gemm._gemm_packed_serial(dgates[last], w, dh, 0, N, u0, u1, False)
+            r0, r1 = gemm._cut(N, parts, 1, p)
+            if I > 0 and r0 < r1:
+                gemm._gemm_packed_serial(dgates[last], w_in, gx[last], r0, r1, 0, I, False)
 
 
 # ---------------------------------------------------------------- GRU

@@ -246,16 +246,21 @@ class LSTMLayer(Function):
         dgates = xp.empty((T, N, 4, H), a.dtype)
         dh = gh._data.copy()
         dc = gc._data.copy()
-        gb = None  # the biases' gradient, summed by the compiled loop
+        need = ctx.needs_input_grad
+        gb = gx = None  # the biases' and the input's gradients, when the compiled loop gives them
         w = gemm.pack(w_hh) if _sequence_usable(H, a, dh, dc, gy, c0, w_hh) else None
         if w is not None:
             kernels.taken["rnn.lstm_sequence_backward"] += 1
             gb = xp.zeros(4 * H, np.float64)
+            w_in = gemm.pack(w_ih) if need[0] and w_ih.dtype == np.float32 else None
+            gx = xp.empty((T, N, x.shape[2]) if w_in is not None else (0, 0, 0), a.dtype)
             fused.lstm_backward_sequence(
                 a, tanh_c, c_all, c0, gy, dh, dc, dgates.reshape(T, N, 4 * H), gb, w.data,
-                reverse, gemm.threads(),
+                gx, xp.empty(0, a.dtype) if w_in is None else w_in.data, reverse,
+                gemm.threads(),
             )  # fmt: skip
             gb = gb.astype(a.dtype)
+            gx = gx if w_in is not None else None
         elif fused.usable(a, dh, dc, gy, c0, forward=False):
             w = gemm.pack(w_hh) or w_hh  # (float32 only)
             last = T - 1 if reverse else 0  # the step whose c_{t-1} is c0
@@ -268,11 +273,12 @@ class LSTMLayer(Function):
         else:
             _lstm_backward_loop(xp, a, c_all, tanh_c, c0, gy, dh, dc, dgates, w_hh, reverse)
         dgates = dgates.reshape(T, N, 4 * H)
-        need = ctx.needs_input_grad
         biases = need[5:7] if gb is None else (False, False)
-        gx, gw_ih, gw_hh, gb_ih, gb_hh = _weight_grads(
-            xp, (need[0], need[3], need[4], *biases), dgates, dgates, x, y, h0, reverse, w_ih
-        )
+        gx_, gw_ih, gw_hh, gb_ih, gb_hh = _weight_grads(
+            xp, (need[0] and gx is None, need[3], need[4], *biases), dgates, dgates, x, y, h0,
+            reverse, w_ih,
+        )  # fmt: skip
+        gx = gx if gx is not None else gx_
         if gb is not None:
             gb_ih = gb if need[5] else None
             gb_hh = gb.copy() if need[6] else None
