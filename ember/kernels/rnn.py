@@ -198,31 +198,28 @@ if gemm.AVAILABLE:
                 total[j] += step[k * n + j]
 
     @_pjit
-    def lstm_forward_sequence(xh, w, bias, c0, gates, c_all, tanh_c, y, reverse, parts):
-        """The forward of a whole sequence (see LSTMLayer). xh (T, N, I + H) holds each
-        step's input and, after it, the hidden state before the step (h0 already in place
-        for the first step); w = [W_ih W_hh]^T (I + H, 4H) packed by gemm.pack; bias (1, 4H)
-        = b_ih + b_hh. Writes the gates i, f, g, o into gates (T, N, 4H), and each h_t into
-        y and into xh for the next step. At each step each core takes a share of the hidden
-        units: it computes [x_t h_{t-1}] [W_ih W_hh]^T for the columns of its units in all
-        four gates (one product, of depth I + H), straight into gates[t], then runs their
-        gate math on what it has just written (still in its cache)."""
+    def lstm_forward_sequence(x, w_in, bias, h0, c0, w, gates, c_all, tanh_c, y, reverse, parts):
+        """The forward of a whole sequence (see LSTMLayer): x (T, N, I), w_in = W_ih^T and
+        w = W_hh^T packed by gemm.pack, bias (1, 4H) = b_ih + b_hh; writes the gates i, f,
+        g, o into gates (T, N, 4H). At each step each core takes a share of the hidden
+        units: it computes x_t W_ih^T + h_{t-1} W_hh^T for the columns of its units in all
+        four gates, straight into gates[t], then runs their gate math on what it has just
+        written (still in its cache), so a core reads only what it computed."""
         T, N, G = gates.shape
         H = G // 4
-        I = xh.shape[2] - H
         for s in range(T):
             t = T - 1 - s if reverse else s
-            after = t - 1 if reverse else t + 1
+            before = t + 1 if reverse else t - 1
             for p in prange(parts):
                 u0, u1 = gemm._cut(H, parts, gemm.NR, p)
                 if u0 < u1:
-                    c_prev = c0 if s == 0 else c_all[t + 1 if reverse else t - 1]
+                    h = h0 if s == 0 else y[before]
+                    c_prev = c0 if s == 0 else c_all[before]
                     a = gates[t]
                     for k in range(4):
-                        gemm._gemm_packed_serial(xh[t], w, a, 0, N, k * H + u0, k * H + u1, False)
+                        gemm._gemm_packed_serial(x[t], w_in, a, 0, N, k * H + u0, k * H + u1, False)
+                        gemm._gemm_packed_serial(h, w, a, 0, N, k * H + u0, k * H + u1, True)
                     lstm_forward_step(a, bias, c_prev, c_all[t], tanh_c[t], y[t], u0, u1)
-                    if s < T - 1:
-                        xh[after, :, I + u0 : I + u1] = y[t, :, u0:u1]
 
     @_pjit
     def lstm_backward_sequence(

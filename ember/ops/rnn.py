@@ -61,6 +61,11 @@ def _sequence_usable(H, *arrays):
         a.dtype == np.float32 for a in arrays)  # fmt: skip
 
 
+def _positive(xp, x):
+    """x, or a copy of it where a stride is negative (the compiled products need them >= 0)."""
+    return xp.ascontiguousarray(x) if min(x.strides) < 0 else x
+
+
 def _previous(xp, seq, first, reverse):
     """The value before each step, in time order: (first, seq[0], …, seq[T-2]) (reversed
     direction: (seq[1], …, seq[T-1], first))."""
@@ -195,23 +200,17 @@ class LSTMLayer(Function):
         c_all = xp.empty((T, N, H), dt)
         tanh_c = xp.empty((T, N, H), dt)
         y = xp.empty((T, N, H), dt)
-        ctx.xh = None
-        w = None
-        if _sequence_usable(H, x, h0, c0, w_ih, w_hh):  # the whole loop compiled
-            w = gemm.pack(xp.concatenate([w_ih, w_hh], axis=1).T)  # packed once for all steps
-        if w is not None:
+        sequence = _sequence_usable(H, x, h0, c0, w_ih, w_hh)
+        if sequence:  # the whole loop compiled, the input's projection inside it
+            w_in, w = gemm.pack(w_ih.T), gemm.pack(w_hh.T)  # packed once for all steps
+            sequence = w_in is not None and w is not None
+        if sequence:
             kernels.taken["rnn.lstm_sequence"] += 1
-            # each step's input and the hidden state before it side by side: one product a
-            # step, and (in backward) one for both weights' gradients
-            I = x.shape[2]
-            ctx.xh = xh = xp.empty((T, N, I + H), dt)
-            xh[:, :, :I] = x
-            xh[T - 1 if reverse else 0, :, I:] = h0
             gates = xp.empty((T, N, 4 * H), dt)
             bias = xp.zeros(4 * H, dt) if bias is None else bias
             fused.lstm_forward_sequence(
-                xh, w.data, bias.reshape(1, 4 * H), c0, gates, c_all, tanh_c, y, reverse,
-                gemm.threads(),
+                _positive(xp, x), w_in.data, bias.reshape(1, 4 * H), h0, c0, w.data,
+                gates, c_all, tanh_c, y, reverse, gemm.threads(),
             )  # fmt: skip
         elif fused.usable(x, h0, c0, forward=True):  # a step's gate math in one kernel
             gates = _projection(xp, x, w_ih, bias)
@@ -275,18 +274,11 @@ class LSTMLayer(Function):
             _lstm_backward_loop(xp, a, c_all, tanh_c, c0, gy, dh, dc, dgates, w_hh, reverse)
         dgates = dgates.reshape(T, N, 4 * H)
         biases = need[5:7] if gb is None else (False, False)
-        xh = ctx.__dict__.pop("xh", None)  # once: a second backward takes the general path
-        weights = (need[3], need[4]) if xh is None else (False, False)
         gx_, gw_ih, gw_hh, gb_ih, gb_hh = _weight_grads(
-            xp, (need[0] and gx is None, *weights, *biases), dgates, dgates, x, y, h0,
+            xp, (need[0] and gx is None, need[3], need[4], *biases), dgates, dgates, x, y, h0,
             reverse, w_ih,
         )  # fmt: skip
         gx = gx if gx is not None else gx_
-        if xh is not None and (need[3] or need[4]):  # both weights' gradients in one product
-            I = x.shape[2]
-            gw = gemm.matmul(dgates.reshape(T * N, 4 * H).T, xh.reshape(T * N, I + H))
-            gw_ih = gw[:, :I].copy() if need[3] else None
-            gw_hh = gw[:, I:].copy() if need[4] else None
         if gb is not None:
             gb_ih = gb if need[5] else None
             gb_hh = gb.copy() if need[6] else None
