@@ -112,6 +112,25 @@ def test_compiled_sequence_matches_reference(bidirectional, hidden, features, ba
     assert kernels.taken["rnn.lstm_sequence_backward"] == d
 
 
+@pytest.mark.skipif(not gemm.AVAILABLE, reason="needs ember's matrix product (numba, AVX-512)")
+def test_compiled_sequence_backward_twice(monkeypatch):
+    # retain_graph: a second backward through the compiled loops gives the same gradients
+    monkeypatch.setattr(gemm, "MIN_FLOPS", 0)
+    monkeypatch.setattr(gemm, "PARALLEL_FLOPS", 0)
+    layer = nn.LSTM(40, 32, bidirectional=True)
+    x = ember.tensor(rand(7, 3, 40, dtype=np.float32), requires_grad=True)
+    kernels.taken.clear()
+    y, _ = layer(x)
+    assert kernels.taken["rnn.lstm_sequence"] == 2
+    (y * y).sum().backward(retain_graph=True)
+    first = [x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in layer.parameters()]
+    (y * y).sum().backward()
+    second = [x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
+    assert kernels.taken["rnn.lstm_sequence_backward"] == 4
+    for a, b in zip(first, second):
+        np.testing.assert_allclose(b, 2 * a, rtol=1e-5, atol=1e-6 * np.abs(a).max())
+
+
 @pytest.mark.parametrize("cls", ["LSTM", "GRU"])
 def test_long_sequence_and_saturated_gates(cls):
     # Large inputs push the gates to 0 and 1 (the kernels' clamped exp) over many steps.
