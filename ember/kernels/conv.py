@@ -426,7 +426,8 @@ def conv2d(x, w, b, geo):
     p = oh * ow
     ck = w[0].size
     w2 = w.reshape(o, ck)
-    y = np.empty((n, o, p), x.dtype)
+    out4 = np.empty((n, o, oh, ow), x.dtype)  # returned as made (not a view: no view to track)
+    y = out4.reshape(n, o, p)
     step = _chunk(n, ck, p, x.itemsize)
     x = np.ascontiguousarray(x)
     for s in range(0, n, step):
@@ -444,7 +445,7 @@ def conv2d(x, w, b, geo):
             y[s : s + m] = out.transpose(1, 0, 2)
         else:  # the bias added in the same pass
             np.add(out.transpose(1, 0, 2), b.reshape(o, 1), out=y[s : s + m])
-    return y.reshape(n, o, oh, ow)
+    return out4
 
 
 def conv2d_grad_input(gy, w, size, geo):
