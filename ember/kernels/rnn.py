@@ -11,7 +11,8 @@ is a whole number of its panels, a whole LSTM direction runs as one compiled loo
 of the hidden units, computes the columns of its units of the step's input and recurrent
 products (the weights packed once) straight into the gates, and runs their gate math, so
 no Python runs between steps and a core's gate math reads what that core has just written.
-The backward also sums the biases' gradient as it goes.
+The backward also sums the biases' gradient as it goes, and computes the input's gradient
+one step behind, each core a share of its rows.
 
 The kernels are numba functions compiled at their first call (``cache=True``). The forward
 kernels take float32 only: their sigmoid and tanh come from an exp computed in float32 by

@@ -14,6 +14,10 @@ Here one ``Function`` runs the time loop on raw arrays:
   steps (the stacked gate gradients against the stacked inputs, or against the stacked
   previous hidden states); so is the input's gradient.
 
+Where an LSTM direction runs as one compiled loop (``ember.kernels.rnn``), the input's
+projection, the biases' gradient and the input's gradient are computed inside that loop
+instead, step by step.
+
 A step's gate math runs in one numba kernel (``ember.kernels.rnn``) when numba is there
 (the forward for float32 only); otherwise in the NumPy loops below, which also serve CuPy:
 their forward takes sigmoid(v) as 0.5 * tanh(v / 2) + 0.5, so the four LSTM gates are one
