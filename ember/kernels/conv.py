@@ -333,12 +333,10 @@ if kernels.HAVE_NUMBA:
                         yr[q] = x[b, ci, r * kh + i, q * kw + k]
 
 
-def _parts(x) -> int:
+def _samples_parts(x) -> int:
     """Cores to share a 2x2 pooling loop of x (N, C, H, W) between, a share of the samples
-    each: several for a large batch where ember's own products use the cores."""
-    if x.shape[0] < 2 or x.size < knn.SHARE_ELEMENTS or not gemm.AVAILABLE:
-        return 1
-    return min(gemm.threads(), x.shape[0])
+    each."""
+    return min(gemm.cores_for(x.size, knn.SHARE_ELEMENTS), x.shape[0])
 
 
 if gemm.AVAILABLE:
@@ -372,7 +370,7 @@ def maxpool(x, kh, kw):
     n, c, h, w = x.shape
     y = np.empty((n, c, h // kh, w // kw), x.dtype)
     code = np.empty(y.shape, np.uint8)
-    parts = _parts(x)
+    parts = _samples_parts(x)
     if kh == kw == 2 and parts > 1:
         _maxpool2_shared(np.ascontiguousarray(x), y, code, parts)
     elif kh == kw == 2:
@@ -386,7 +384,7 @@ def maxpool_scatter(gy, code, kh, kw, h, w):
     if not kernels.HAVE_NUMBA:
         return maxpool_scatter_numpy(gy, code, kh, kw, h, w)
     gx = np.empty(gy.shape[:2] + (h, w), gy.dtype)
-    parts = _parts(gx)
+    parts = _samples_parts(gx)
     if kh == kw == 2 and parts > 1:
         _maxpool2_scatter_shared(np.ascontiguousarray(gy), code, gx, parts)
     elif kh == kw == 2:

@@ -451,6 +451,13 @@ def threads() -> int:
     return _state.threads
 
 
+def cores_for(size: int, minimum: int) -> int:
+    """Cores for a compiled loop over `size` items (elements, channels, samples) to share,
+    where ember's own products use them (see threads): all of them from `minimum` items on,
+    below it one (starting the others would cost more than they save)."""
+    return threads() if AVAILABLE and size >= minimum else 1
+
+
 def _fits(a: np.ndarray, b: np.ndarray) -> bool:
     """True when a @ b (NumPy arrays, the product in the last two dims) may take this path:
     float32, AVX-512, the fast paths on, and a product that OpenBLAS would run on several

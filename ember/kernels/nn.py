@@ -521,7 +521,7 @@ def relu(x):
     if kernels.HAVE_NUMBA:
         y = np.empty(x.shape, x.dtype)
         flat, out = _flat(x), y.reshape(-1)
-        parts = _parts(flat.size)
+        parts = gemm.cores_for(flat.size, SHARE_ELEMENTS)
         if parts > 1:
             _relu_shared(flat, out, parts)
         else:
@@ -543,7 +543,7 @@ def relu_backward(gy, y):
     gx = np.empty(y.shape, y.dtype)
     if kernels.HAVE_NUMBA and gy.shape == y.shape:
         args = _flat(gy), _flat(y), gx.reshape(-1)
-        parts = _parts(y.size)
+        parts = gemm.cores_for(y.size, SHARE_ELEMENTS)
         if parts > 1:
             _relu_backward_shared(*args, parts)
         else:
@@ -553,13 +553,8 @@ def relu_backward(gy, y):
     return gx
 
 
-# A loop over this many elements or more is shared between the cores (where ember's own
-# products use them, see gemm.threads): below, starting the second core costs more.
+# A loop over this many elements or more is shared between the cores (gemm.cores_for)
 SHARE_ELEMENTS = 1 << 18
-
-
-def _parts(n: int) -> int:
-    return gemm.threads() if gemm.AVAILABLE and n >= SHARE_ELEMENTS else 1
 
 
 if gemm.AVAILABLE:

@@ -142,7 +142,7 @@ def _shared(kernel, *args, channels):
     """kernel(*args, lo, hi) over all channels, the cores taking a share of them each (every
     tile of a channel is that core's: the adjoint's overlapping tiles add into their own
     channel only) where ember's own products use the cores (see gemm.threads)."""
-    parts = gemm.threads() if gemm.AVAILABLE and channels >= 32 else 1
+    parts = gemm.cores_for(channels, 32)
     if parts > 1:
         _SHARED[kernel](*args, parts)
     else:

@@ -61,8 +61,8 @@ def _projection(xp, x, w_ih, bias):
 def _sequence_usable(H, *arrays):
     """True when an LSTM direction runs as one compiled loop (see kernels.rnn): float32 NumPy
     arrays throughout, and a hidden size the loop takes."""
-    return fused.usable(*arrays, forward=True) and fused.sequence_usable(H) and all(
-        a.dtype == np.float32 for a in arrays)  # fmt: skip
+    return fused.sequence_usable(H) and all(
+        type(a) is np.ndarray and a.dtype == np.float32 for a in arrays)  # fmt: skip
 
 
 def _positive(xp, x):
@@ -216,20 +216,19 @@ class LSTMLayer(Function):
                 _positive(xp, x), w_in.data, bias.reshape(1, 4 * H), h0, c0, w.data,
                 gates, c_all, tanh_c, y, reverse, gemm.threads(),
             )  # fmt: skip
-        elif fused.usable(x, h0, c0, forward=True):  # a step's gate math in one kernel
-            gates = _projection(xp, x, w_ih, bias)
-            w_hh_t = xp.ascontiguousarray(w_hh.T)  # the steps' products run faster on it
-            w = gemm.pack(w_hh_t) or w_hh_t  # the same weight for every step: packed once
-            hw = xp.empty((N, 4 * H), dt)
-            h, c = h0, c0
-            for t in _steps(T, reverse):
-                gemm.matmul(h, w, out=hw)
-                fused.lstm_forward_step(gates[t], hw, c, c_all[t], tanh_c[t], y[t], 0, H)
-                h, c = y[t], c_all[t]
         else:
             gates = _projection(xp, x, w_ih, bias)
-            w_hh_t = xp.ascontiguousarray(w_hh.T)
-            _lstm_forward_loop(xp, gates, h0, c0, w_hh_t, c_all, tanh_c, y, reverse)
+            w_hh_t = xp.ascontiguousarray(w_hh.T)  # the steps' products run faster on it
+            if fused.usable(x, h0, c0, forward=True):  # a step's gate math in one kernel
+                w = gemm.pack(w_hh_t) or w_hh_t  # the same weight for every step: packed once
+                hw = xp.empty((N, 4 * H), dt)
+                h, c = h0, c0
+                for t in _steps(T, reverse):
+                    gemm.matmul(h, w, out=hw)
+                    fused.lstm_forward_step(gates[t], hw, c, c_all[t], tanh_c[t], y[t], 0, H)
+                    h, c = y[t], c_all[t]
+            else:
+                _lstm_forward_loop(xp, gates, h0, c0, w_hh_t, c_all, tanh_c, y, reverse)
         ctx.reverse = reverse
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates, c_all, tanh_c, y)
         last = 0 if reverse else T - 1

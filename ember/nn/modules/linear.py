@@ -6,19 +6,15 @@ import math
 
 import numpy as np
 
-from ember import creation, kernels
-from ember.amp import state as _amp
+from ember import creation
 from ember.nn import functional as F
 from ember.nn import init
 from ember.nn.module import Module
 from ember.nn.modules._utils import check_like, check_tensor_input, non_negative_int, shape_of
 from ember.nn.parameter import Parameter
-from ember.ops.nn import Linear as LinearOp
 from ember.tensor import Tensor
 
 __all__ = ["Identity", "Linear"]
-
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class Identity(Module):
@@ -69,33 +65,26 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        p = self._parameters
-        w, b = p.get("weight"), p.get("bias")
+        w, b = self._parameters.get("weight"), self._parameters.get("bias")
+        if w is None:  # (weight set as a plain attribute, not a parameter)
+            w, b = self.weight, self.bias
         d = getattr(input, "_data", None)
-        if (  # the common case, checked lean: straight to the fused op
+        if not (  # the common case, checked lean: a NumPy batch of the weight's dtype
             type(input) is Tensor
-            and w is not None
             and type(d) is np.ndarray
+            and type(w._data) is np.ndarray
+            and d.dtype is w._data.dtype
             and d.ndim >= 1
             and d.shape[-1] == self.in_features
-            and d.dtype is w._data.dtype
-            and d.dtype in _FUSED_DTYPES
-            and type(w._data) is np.ndarray
-            and w.ndim == 2
-            and (b is None or b._data.dtype is d.dtype)
-            and kernels.enabled()
-            and not _amp.on
         ):
-            kernels.taken["linear"] += 1
-            return LinearOp.apply(input, w, b)
-        check_tensor_input(input)
-        if input.ndim == 0 or input.shape[-1] != self.in_features:
-            raise RuntimeError(
-                f"expected input with last dimension {self.in_features} (in_features), "
-                f"received shape {shape_of(input)}"
-            )
-        check_like(input, self.weight)
-        return F.linear(input, self.weight, self.bias)
+            check_tensor_input(input)
+            if input.ndim == 0 or input.shape[-1] != self.in_features:
+                raise RuntimeError(
+                    f"expected input with last dimension {self.in_features} (in_features), "
+                    f"received shape {shape_of(input)}"
+                )
+            check_like(input, w)
+        return F.linear(input, w, b)
 
     def extra_repr(self) -> str:
         return (
