@@ -91,19 +91,21 @@ def test_fast_path_matches_reference_on_random_configs(cls, seed, dtype):
 
 @pytest.mark.skipif(not gemm.AVAILABLE, reason="needs ember's matrix product (numba, AVX-512)")
 @pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("hidden", [32, 96])
+@pytest.mark.parametrize("hidden, batch", [(32, 4), (96, 4), (20, 37)])
 @pytest.mark.parametrize("features, batch_first", [(6, False), (40, True), (64, False)])
-def test_compiled_sequence_matches_reference(bidirectional, hidden, features, batch_first,
-                                             monkeypatch):  # fmt: skip
-    # An LSTM whose hidden size is a whole number of the product's panels runs each direction
-    # as one compiled loop, the cores sharing out the hidden units (kernels.rnn's
-    # lstm_*_sequence); the thresholds are lowered so that these small layers take it. With
-    # a panel of input features or more (40: one and a ragged one), the backward loop also
-    # gives the input's gradient; batch first, the forward reads the input transposed.
+def test_compiled_sequence_matches_reference(bidirectional, hidden, batch, features,
+                                             batch_first, monkeypatch):  # fmt: skip
+    # An LSTM direction runs as one compiled loop, the cores sharing out the hidden units
+    # (kernels.rnn's lstm_*_sequence), its states held in panels of 32 batch lanes: a batch
+    # of 4 fills part of one panel, 37 one panel and part of another; 20 hidden units give
+    # the cores shares that are not whole panels of the product's rows. Batch first, the
+    # forward reads the input transposed.
     monkeypatch.setattr(gemm, "MIN_FLOPS", 0)
     monkeypatch.setattr(gemm, "PARALLEL_FLOPS", 0)
-    x = rand(*((4, 9) if batch_first else (9, 4)), features, dtype=np.float32) * 2
-    hx = tuple(rand(2 if bidirectional else 1, 4, hidden, dtype=np.float32) * k for k in (1, 2))
+    x = rand(*((batch, 9) if batch_first else (9, batch)), features, dtype=np.float32) * 2
+    hx = tuple(
+        rand(2 if bidirectional else 1, batch, hidden, dtype=np.float32) * k for k in (1, 2)
+    )
     kernels.taken.clear()
     kw = {"bidirectional": bidirectional, "batch_first": batch_first}
     _compare("LSTM", kw, x, hx, np.float32, hidden=hidden)

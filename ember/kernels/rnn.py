@@ -169,99 +169,318 @@ def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates, u0, u1):
 
 def sequence_usable(H: int) -> bool:
     """True when a whole LSTM sequence can run as one compiled loop (lstm_forward_sequence,
-    lstm_backward_sequence): ember's own matrix product is there with more than one core
-    (see gemm.threads), and the hidden size is a whole number of its panels (each core then
-    takes whole panels of every gate)."""
-    return gemm.AVAILABLE and kernels.state.fast and H % gemm.NR == 0 and gemm.threads() > 1
+    lstm_backward_sequence): ember's own matrix product is there, with more than one core
+    (see gemm.threads: a forked child, which has one, must not start a parallel loop)."""
+    return gemm.AVAILABLE and kernels.state.fast and H > 0 and gemm.threads() > 1
 
 
+# ---------------------------------------------------------------- LSTM, a whole sequence
+# The compiled loops hold a step's matrices transposed, features by batch, in panels of
+# gemm.NR batch columns: an (N, R) matrix M is held as P (Q, R, NR), Q = ceil(N / NR),
+# P[q, r, c] = M[q NR + c, r] (zeros past the batch). A panel is what ember's matrix
+# product takes as its packed right operand, so a step's product reads the states as the
+# step before wrote them, and the gate math runs along contiguous rows of batch lanes.
+#
+# Each core takes the same share u0:u1 of the hidden units at every step, and the 4H rows
+# of the gates are held in "block order": core p's rows are 4 u0 .. 4 u1, its units' gate
+# i, then f, g, o (gate k of unit u at row 4 u0 + k (u1 - u0) + u - u0; gate_order gives
+# the gate row k H + u of each). A step's gates are then, for each core, one product of its
+# rows of [W_ih | W_hh] (packed once, per core) with the panel [x_t ; h_{t-1}], and its gate
+# math reads four contiguous runs it has just written.
 if gemm.AVAILABLE:
     from numba import prange
 
     _pjit = numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy", fastmath=_FAST)
+    _NR, _MR = gemm.NR, gemm.MR
 
-    @_inline
-    def _add_gate_sums(d, gb, H, u0, u1):
-        """gb[k H + u] += the sum over d's rows of d[:, k H + u], for the units u0 <= u < u1
-        of each gate k: a step's rows summed in float32 first (a row at a time, the form
-        that vectorises), then added to gb."""
-        n = u1 - u0
-        step = np.zeros(4 * n, np.float32)
-        for b in range(d.shape[0]):
-            row = d[b]
+    @_jit
+    def to_panels(m, p, r0):
+        """p[q, r0 + r, c] = m[q NR + c, r] for an (N, R) matrix m (any strides)."""
+        N, R = m.shape
+        for q in range(p.shape[0]):
+            for c in range(min(_NR, N - q * _NR)):
+                row = m[q * _NR + c]
+                for r in range(R):
+                    p[q, r0 + r, c] = row[r]
+
+    @_jit
+    def from_panels(p, m):
+        """The inverse of to_panels (r0 = 0): m (N, R) from its panels p (Q, R, NR)."""
+        N, R = m.shape
+        for q in range(p.shape[0]):
+            for c in range(min(_NR, N - q * _NR)):
+                row = m[q * _NR + c]
+                for r in range(R):
+                    row[r] = p[q, r, c]
+
+    @_jit
+    def _units(H, parts, p):
+        """The hidden units u0:u1 that core p of `parts` takes."""
+        return gemm._cut(H, parts, 1, p)
+
+    @_jit
+    def _panels_before(H, parts, p, per_unit):
+        """Panels of MR rows packed before core p's, for per_unit rows a unit (each core's
+        rows start a panel)."""
+        tiles = 0
+        for k in range(p):
+            u0, u1 = _units(H, parts, k)
+            tiles += (per_unit * (u1 - u0) + _MR - 1) // _MR
+        return tiles
+
+    @_jit
+    def gate_order(H, parts):
+        """The gate row (k H + u) of each row of the block order."""
+        rows = np.empty(4 * H, np.intp)
+        for p in range(parts):
+            u0, u1 = _units(H, parts, p)
+            n = u1 - u0
             for k in range(4):
-                part, total = row[k * H + u0 : k * H + u1], step[k * n : (k + 1) * n]
                 for j in range(n):
-                    total[j] += part[j]
-        for k in range(4):
-            total = gb[k * H + u0 : k * H + u1]
+                    rows[4 * u0 + k * n + j] = k * H + u0 + j
+        return rows
+
+    @_jit
+    def pack_forward_weights(w_ih, w_hh, order, parts):
+        """Each core's rows of [W_ih | W_hh] (4H, I + H), in block order, in panels of MR
+        rows: a panel's column j is its MR rows' elements j, consecutive (the layout of
+        gemm's micro-kernel; rows past the core's are zeros)."""
+        G, I = w_ih.shape
+        H = G // 4
+        K = I + H
+        out = np.zeros(_panels_before(H, parts, parts, 4) * _MR * K, np.float32)
+        for p in range(parts):
+            u0, u1 = _units(H, parts, p)
+            start = _panels_before(H, parts, p, 4) * _MR * K
+            for r in range(4 * (u1 - u0)):
+                at = start + (r // _MR) * _MR * K + r % _MR
+                a, b = w_ih[order[4 * u0 + r]], w_hh[order[4 * u0 + r]]
+                for j in range(I):
+                    out[at + j * _MR] = a[j]
+                for j in range(H):
+                    out[at + (I + j) * _MR] = b[j]
+        return out
+
+    @_jit
+    def pack_backward_weights(w_hh, order, parts):
+        """Each core's rows u0:u1 of W_hh^T (H, 4H), its columns in block order, packed as
+        in pack_forward_weights: the left operand of dh = W_hh^T times the gates'
+        gradients."""
+        G, H = w_hh.shape
+        out = np.zeros(_panels_before(H, parts, parts, 1) * _MR * G, np.float32)
+        for p in range(parts):
+            u0, u1 = _units(H, parts, p)
+            start = _panels_before(H, parts, p, 1) * _MR * G
+            for col in range(G):
+                row = w_hh[order[col]]
+                for u in range(u0, u1):
+                    r = u - u0
+                    out[start + (r // _MR) * _MR * G + col * _MR + r % _MR] = row[u]
+        return out
+
+    @_jit
+    def _forward_cells(g, bias, c_prev, c, tc, hx, Q, H, K, I, u0, u1):
+        """The gate math of one step for the units u0:u1, every batch panel, on flat views:
+        g (Q 4H NR) the step's products, replaced by the gates; bias (4H NR) in lanes;
+        writes c_t, tanh(c_t) (Q H NR) and h_t into hx's rows I + u (Q K NR: the next
+        step's right operand)."""
+        n = (u1 - u0) * _NR
+        b = 4 * u0 * _NR
+        bi, bf, bg, bo = bias[b : b + n], bias[b + n : b + 2 * n], bias[b + 2 * n :], bias[b + 3 * n :]
+        for q in range(Q):
+            at = (q * 4 * H + 4 * u0) * _NR
+            i, f = g[at : at + n], g[at + n : at + 2 * n]
+            gg, o = g[at + 2 * n : at + 3 * n], g[at + 3 * n : at + 4 * n]
             for j in range(n):
-                total[j] += step[k * n + j]
+                i[j] = _sigmoid(i[j] + bi[j])
+            for j in range(n):
+                f[j] = _sigmoid(f[j] + bf[j])
+            for j in range(n):
+                gg[j] = _tanh(gg[j] + bg[j])
+            for j in range(n):
+                o[j] = _sigmoid(o[j] + bo[j])
+            at = (q * H + u0) * _NR
+            cp, cb, tb = c_prev[at : at + n], c[at : at + n], tc[at : at + n]
+            hb = hx[(q * K + I + u0) * _NR :]
+            for j in range(n):
+                cb[j] = f[j] * cp[j] + i[j] * gg[j]
+            for j in range(n):
+                tb[j] = _tanh(cb[j])
+            for j in range(n):
+                hb[j] = o[j] * tb[j]
 
     @_pjit
-    def lstm_forward_sequence(x, w_in, bias, h0, c0, w, gates, c_all, tanh_c, y, reverse, parts):
-        """The forward of a whole sequence (see LSTMLayer): x (T, N, I), w_in = W_ih^T and
-        w = W_hh^T packed by gemm.pack, bias (1, 4H) = b_ih + b_hh; writes the gates i, f,
-        g, o into gates (T, N, 4H). At each step each core takes a share of the hidden
-        units: it computes x_t W_ih^T + h_{t-1} W_hh^T for the columns of its units in all
-        four gates, straight into gates[t], then runs their gate math on what it has just
-        written (still in its cache), so a core reads only what it computed."""
-        T, N, G = gates.shape
+    def lstm_forward_sequence(x, w, bias, c0, xh, gates, c_all, tanh_c, y, reverse, parts):
+        """The forward of a whole sequence (see LSTMLayer): x (T, N, I); w from
+        pack_forward_weights; bias (4H NR,) b_ih + b_hh in block order, each repeated for
+        the NR lanes; c0 (Q, H, NR) and the gates (T, Q, 4H, NR), c_all, tanh_c (T, Q, H,
+        NR) in panels; xh (T + 1, Q, I + H, NR) zeros but for h0's panels in xh[0]'s rows
+        I:; writes y (T, N, H). At step s (time t) each core computes its rows of the gates,
+        its rows of w times xh[s] (x_t and h_{t-1}), then their gate math, which writes its
+        units of h_t into xh[s + 1]."""
+        T, Q, G, _ = gates.shape
         H = G // 4
+        I = x.shape[2]
+        K = I + H
+        for s in prange(T):  # the input's rows of every step's right operand
+            k = np.intp(s)  # (prange's index is unsigned)
+            to_panels(x[T - 1 - k if reverse else k], xh[k], 0)
         for s in range(T):
             t = T - 1 - s if reverse else s
-            before = t + 1 if reverse else t - 1
             for p in prange(parts):
-                u0, u1 = gemm._cut(H, parts, gemm.NR, p)
-                if u0 < u1:
-                    h = h0 if s == 0 else y[before]
-                    c_prev = c0 if s == 0 else c_all[before]
-                    a = gates[t]
-                    for k in range(4):
-                        gemm._gemm_packed_serial(x[t], w_in, a, 0, N, k * H + u0, k * H + u1, False)
-                        gemm._gemm_packed_serial(h, w, a, 0, N, k * H + u0, k * H + u1, True)
-                    lstm_forward_step(a, bias, c_prev, c_all[t], tanh_c[t], y[t], u0, u1)
+                u0, u1 = _units(H, parts, p)
+                rows = 4 * (u1 - u0)
+                if rows > 0:
+                    a = w.ctypes.data + 4 * _panels_before(H, parts, p, 4) * _MR * K
+                    g = gates[t]
+                    for q in range(Q):
+                        b, c = xh[s, q].ctypes.data, g[q].ctypes.data + 4 * 4 * u0 * _NR
+                        for r in range(0, rows, _MR):
+                            gemm._micro(K, a + 4 * r * K, 1, _MR, b, c + 4 * r * _NR, _NR, 0,
+                                        min(_MR, rows - r))  # fmt: skip
+                    c_prev = c0 if s == 0 else c_all[t + 1 if reverse else t - 1]
+                    _forward_cells(g.reshape(-1), bias, c_prev.reshape(-1), c_all[t].reshape(-1),
+                                   tanh_c[t].reshape(-1), xh[s + 1].reshape(-1), Q, H, K, I,
+                                   u0, u1)  # fmt: skip
+        for s in prange(T):  # y from the h_t rows of the right operands
+            k = np.intp(s)
+            from_panels(xh[k + 1, :, I:], y[T - 1 - k if reverse else k])
+
+    @_jit
+    def _backward_cells(a, tc, c_prev, gy, dh, dc, d, gb, Q, H, N, u0, u1):
+        """One step back for the units u0:u1, every batch panel, on flat views (block order,
+        as _forward_cells), from dh (the gradient of h_t from the step after) and gy (from
+        the output): writes the gates' gradients (before their nonlinearities) into d (Q 4H
+        NR) with zeros in the lanes past the batch, adds them into gb (4H NR), and
+        replaces dc by dc_{t-1}."""
+        n = (u1 - u0) * _NR
+        last = N - (Q - 1) * _NR  # the lanes of the last panel
+        for q in range(Q):
+            at = (q * 4 * H + 4 * u0) * _NR
+            i, f = a[at : at + n], a[at + n : at + 2 * n]
+            g, o = a[at + 2 * n : at + 3 * n], a[at + 3 * n : at + 4 * n]
+            di, df = d[at : at + n], d[at + n : at + 2 * n]
+            dg, do = d[at + 2 * n : at + 3 * n], d[at + 3 * n : at + 4 * n]
+            at = (q * H + u0) * _NR
+            tb, cp, gyb = tc[at : at + n], c_prev[at : at + n], gy[at : at + n]
+            dhb, dcb = dh[at : at + n], dc[at : at + n]
+            for j in range(n):  # one gate a loop: the form that vectorises
+                dhb[j] += gyb[j]
+            for j in range(n):
+                dcb[j] += dhb[j] * o[j] * (_ONE - tb[j] * tb[j])
+            for j in range(n):
+                di[j] = dcb[j] * g[j] * i[j] * (_ONE - i[j])
+            for j in range(n):
+                df[j] = dcb[j] * cp[j] * f[j] * (_ONE - f[j])
+            for j in range(n):
+                dg[j] = dcb[j] * i[j] * (_ONE - g[j] * g[j])
+            for j in range(n):
+                do[j] = dhb[j] * tb[j] * o[j] * (_ONE - o[j])
+            for j in range(n):
+                dcb[j] *= f[j]
+            at = (q * 4 * H + 4 * u0) * _NR
+            if q == Q - 1 and last < _NR:
+                for r in range(4 * (u1 - u0)):
+                    d[at + r * _NR + last : at + (r + 1) * _NR] = 0
+            sums, rows = gb[4 * u0 * _NR :], d[at : at + 4 * n]
+            for j in range(4 * n):  # (in float32, lane by lane: in float64, 3x slower)
+                sums[j] += rows[j]
+
+    @_jit
+    def _dh_product(w, d, dh, H, parts, p, u0, u1):
+        """dh's units u0:u1 (core p's) = W_hh^T (w: pack_backward_weights) times the gates'
+        gradients d (Q, 4H, NR), every batch panel."""
+        G = 4 * H
+        a = w.ctypes.data + 4 * _panels_before(H, parts, p, 1) * _MR * G
+        for q in range(d.shape[0]):
+            b, c = d[q].ctypes.data, dh[q].ctypes.data + 4 * u0 * _NR
+            for r in range(0, u1 - u0, _MR):
+                gemm._micro(G, a + 4 * r * G, 1, _MR, b, c + 4 * r * _NR, _NR, 0,
+                            min(_MR, u1 - u0 - r))  # fmt: skip
 
     @_pjit
-    def lstm_backward_sequence(
-        a, tanh_c, c_all, c0, gy, dh, dc, dgates, gb, w, gx, w_in, reverse, parts
-    ):
-        """The steps back through time (see LSTMLayer.backward), w = W_hh packed by
-        gemm.pack: at each step a core first finishes dh of its hidden units from the step
-        before (dgates_{t+1} @ W_hh, its columns), then runs their gate math and adds its
-        gates' gradients, summed over the batch, into gb (4H,) (the biases' gradient).
-        With gx (T, N, I) not empty, each core also computes its share of the rows of the
-        step before's input gradient, gx_{t+1} = dgates_{t+1} @ W_ih (w_in: W_ih packed),
-        while those gates are still in the caches."""
-        T, N, G = a.shape
+    def lstm_backward_sequence(a, tanh_c, c_all, c0, gy, dh, dc, d, gb, w, reverse, parts):
+        """The steps back through time (see LSTMLayer.backward), on the forward's panels
+        (the gates a in block order, c_all, tanh_c, c0); gy (T, N, H); dh, dc (Q, H, NR) the
+        gradients of h_n and c_n, replaced by those of h0 and c0; w from
+        pack_backward_weights. Writes every step's gate gradients into d (T, Q, 4H, NR),
+        block order, and their sums over the batch into gb (4H NR,). At each step each core
+        computes its units' rows of dh (W_hh^T times the gate gradients of the step done
+        before), then their gate math."""
+        T, Q, G, _ = a.shape
         H = G // 4
-        I = gx.shape[2]
+        N = gy.shape[1]
+        gyp = np.zeros((T, Q, H, _NR), np.float32)
+        for s in prange(T):
+            k = np.intp(s)
+            to_panels(gy[k], gyp[k], 0)
         for s in range(T):
             t = s if reverse else T - 1 - s
-            later = t - 1 if reverse else t + 1  # the step done just before this one
-            before = t + 1 if reverse else t - 1
             for p in prange(parts):
-                u0, u1 = gemm._cut(H, parts, gemm.NR, p)
-                if s > 0 and I > 0:
-                    r0, r1 = gemm._cut(N, parts, 1, p)
-                    if r0 < r1:
-                        gemm._gemm_packed_serial(dgates[later], w_in, gx[later], r0, r1, 0, I,
-                                                 False)  # fmt: skip
+                u0, u1 = _units(H, parts, p)
                 if u0 < u1:
                     if s > 0:
-                        gemm._gemm_packed_serial(dgates[later], w, dh, 0, N, u0, u1, False)
-                    c_prev = c0 if s == T - 1 else c_all[before]
-                    d = dgates[t]
-                    lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d, u0, u1)
-                    _add_gate_sums(d, gb, H, u0, u1)
-        last = T - 1 if reverse else 0
+                        _dh_product(w, d[t - 1 if reverse else t + 1], dh, H, parts, p, u0, u1)
+                    c_prev = c0 if s == T - 1 else c_all[t + 1 if reverse else t - 1]
+                    _backward_cells(a[t].reshape(-1), tanh_c[t].reshape(-1), c_prev.reshape(-1),
+                                    gyp[t].reshape(-1), dh.reshape(-1), dc.reshape(-1),
+                                    d[t].reshape(-1), gb, Q, H, N, u0, u1)  # fmt: skip
         for p in prange(parts):
-            u0, u1 = gemm._cut(H, parts, gemm.NR, p)
+            u0, u1 = _units(H, parts, p)
             if u0 < u1:
-                gemm._gemm_packed_serial(dgates[last], w, dh, 0, N, u0, u1, False)
-            r0, r1 = gemm._cut(N, parts, 1, p)
-            if I > 0 and r0 < r1:
-                gemm._gemm_packed_serial(dgates[last], w_in, gx[last], r0, r1, 0, I, False)
+                _dh_product(w, d[T - 1 if reverse else 0], dh, H, parts, p, u0, u1)
+
+    @_pjit
+    def lstm_weight_grads(d, x, y, h0, w_ih, order, gw_ih, gw_hh, gx, reverse, parts):
+        """The gradients of W_ih, W_hh (gate order, into gw_ih, gw_hh) and, when gx (T N, I)
+        has rows, of the input, from every step's gate gradients d (T, Q, 4H, NR) (block
+        order): x (T N, I) and y (T N, H) with contiguous rows, w_ih: W_ih's rows in block
+        order, packed by gemm._pack_all. A few steps at a time, each core copies its rows
+        of their gate gradients into a (4H, steps N) buffer, in the order of x's rows, and
+        adds their products with x's and h_{t-1}'s rows into its rows of the weights'
+        gradients; then the cores share out the rows of the input's gradient."""
+        T, Q, G, _ = d.shape
+        H = G // 4
+        N, I = x.shape[0] // T, x.shape[1]
+        steps = max(1, gemm.KC // N)
+        buf = np.empty((G, steps * N), np.float32)
+        wi, wh = np.empty((G, I), np.float32), np.empty((G, H), np.float32)
+        # the step whose h_{t-1} is h0 alone, then runs of steps whose h_{t-1} are rows of y
+        chunks = 1 + (T - 1 + steps - 1) // steps
+        for ch in range(chunks):
+            if ch == 0:
+                t0 = T - 1 if reverse else 0
+                t1 = t0 + 1
+            else:
+                t0 = (ch - 1) * steps + (0 if reverse else 1)
+                t1 = min(t0 + steps, T - 1 if reverse else T)
+            m = (t1 - t0) * N
+            lag = N if reverse else -N
+            h = h0 if ch == 0 else y[t0 * N + lag : t1 * N + lag]
+            for p in prange(parts):
+                u0, u1 = _units(H, parts, p)
+                r0, r1 = 4 * u0, 4 * u1
+                for t in range(t0, t1):
+                    for q in range(Q):
+                        lanes = min(_NR, N - q * _NR)
+                        for r in range(r0, r1):
+                            src, to = d[t, q, r], buf[r, (t - t0) * N + q * _NR :]
+                            for j in range(lanes):
+                                to[j] = src[j]
+                if r0 < r1:
+                    gemm._gemm_serial(buf[:, :m], x[t0 * N : t1 * N], wi, r0, r1, 0, I, ch > 0)
+                    gemm._gemm_serial(buf[:, :m], h, wh, r0, r1, 0, H, ch > 0)
+            if gx.shape[0] > 0:
+                for p in prange(parts):
+                    i0, i1 = gemm._cut(m, parts, _MR, p)
+                    if i0 < i1:
+                        gemm._gemm_packed_serial(buf[:, :m].T, w_ih, gx[t0 * N : t1 * N], i0, i1,
+                                                 0, I, False)  # fmt: skip
+        for p in prange(parts):
+            u0, u1 = _units(H, parts, p)
+            for r in range(4 * u0, 4 * u1):
+                gw_ih[order[r]] = wi[r]
+                gw_hh[order[r]] = wh[r]
 
 
 # ---------------------------------------------------------------- GRU

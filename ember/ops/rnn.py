@@ -201,23 +201,31 @@ class LSTMLayer(Function):
         H = w_hh.shape[1]
         dt = x.dtype
         bias = None if b_ih is None else b_ih + b_hh
-        c_all = xp.empty((T, N, H), dt)
-        tanh_c = xp.empty((T, N, H), dt)
         y = xp.empty((T, N, H), dt)
-        sequence = _sequence_usable(H, x, h0, c0, w_ih, w_hh)
-        if sequence:  # the whole loop compiled, the input's projection inside it
-            w_in, w = gemm.pack(w_ih.T), gemm.pack(w_hh.T)  # packed once for all steps
-            sequence = w_in is not None and w is not None
-        if sequence:
+        last = 0 if reverse else T - 1
+        ctx.c0_panels = None  # set when the compiled loop runs (its arrays are in panels)
+        if _sequence_usable(H, x, h0, c0, w_ih, w_hh):  # the whole loop compiled
             kernels.taken["rnn.lstm_sequence"] += 1
-            gates = xp.empty((T, N, 4 * H), dt)
-            bias = xp.zeros(4 * H, dt) if bias is None else bias
+            Q, I, NR = -(-N // gemm.NR), x.shape[2], gemm.NR
+            parts = ctx.parts = gemm.threads()
+            order = ctx.order = fused.gate_order(H, parts)
+            c0p = xp.zeros((Q, H, NR), dt)
+            fused.to_panels(c0, c0p, 0)
+            xh = xp.zeros((T + 1, Q, I + H, NR), dt)
+            fused.to_panels(h0, xh[0], I)
+            gates = xp.empty((T, Q, 4 * H, NR), dt)
+            c_all, tanh_c = xp.empty((T, Q, H, NR), dt), xp.empty((T, Q, H, NR), dt)
+            lanes = xp.zeros(4 * H, dt) if bias is None else bias[order]
             fused.lstm_forward_sequence(
-                _positive(xp, x), w_in.data, bias.reshape(1, 4 * H), h0, c0, w.data,
-                gates, c_all, tanh_c, y, reverse, gemm.threads(),
+                x, fused.pack_forward_weights(w_ih, w_hh, order, parts), xp.repeat(lanes, NR),
+                c0p, xh, gates, c_all, tanh_c, y, reverse, parts,
             )  # fmt: skip
+            ctx.c0_panels = c0p
+            c_n = xp.empty((N, H), dt)
+            fused.from_panels(c_all[last], c_n)
         else:
             gates = _projection(xp, x, w_ih, bias)
+            c_all, tanh_c = xp.empty((T, N, H), dt), xp.empty((T, N, H), dt)
             w_hh_t = xp.ascontiguousarray(w_hh.T)  # the steps' products run faster on it
             if fused.usable(x, h0, c0, forward=True):  # a step's gate math in one kernel
                 w = gemm.pack(w_hh_t) or w_hh_t  # the same weight for every step: packed once
@@ -229,10 +237,10 @@ class LSTMLayer(Function):
                     h, c = y[t], c_all[t]
             else:
                 _lstm_forward_loop(xp, gates, h0, c0, w_hh_t, c_all, tanh_c, y, reverse)
+            c_n = c_all[last].copy()
         ctx.reverse = reverse
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, gates, c_all, tanh_c, y)
-        last = 0 if reverse else T - 1
-        return y, y[last].copy(), c_all[last].copy()
+        return y, y[last].copy(), c_n
 
     @staticmethod
     def backward(ctx, gy, gh, gc):
@@ -246,45 +254,55 @@ class LSTMLayer(Function):
         H = w_hh.shape[1]
         reverse = ctx.reverse
         gy = gy._data
-        dgates = xp.empty((T, N, 4, H), a.dtype)
-        dh = gh._data.copy()
-        dc = gc._data.copy()
         need = ctx.needs_input_grad
-        gb = gx = None  # the biases' and the input's gradients, when the compiled loop gives them
-        w = gemm.pack(w_hh) if _sequence_usable(H, a, dh, dc, gy, c0, w_hh) else None
-        if w is not None:
+        c0p = ctx.c0_panels
+        if c0p is not None:  # the forward's compiled loop: its arrays are in panels
             kernels.taken["rnn.lstm_sequence_backward"] += 1
-            gb = xp.zeros(4 * H, np.float64)
-            w_in = gemm.pack(w_ih) if need[0] and w_ih.dtype == np.float32 else None
-            gx = xp.empty((T, N, x.shape[2]) if w_in is not None else (0, 0, 0), a.dtype)
+            parts, order, I = ctx.parts, ctx.order, x.shape[2]
+            dhp, dcp = xp.zeros_like(c0p), xp.zeros_like(c0p)
+            fused.to_panels(gh._data, dhp, 0)
+            fused.to_panels(gc._data, dcp, 0)
+            d = xp.empty(a.shape, a.dtype)  # every step's gate gradients, in panels
+            sums = xp.zeros(a.shape[2] * gemm.NR, a.dtype)
             fused.lstm_backward_sequence(
-                a, tanh_c, c_all, c0, gy, dh, dc, dgates.reshape(T, N, 4 * H), gb, w.data,
-                gx, xp.empty(0, a.dtype) if w_in is None else w_in.data, reverse,
-                gemm.threads(),
+                a, tanh_c, c_all, c0p, gy, dhp, dcp, d, sums,
+                fused.pack_backward_weights(w_hh, order, parts), reverse, parts,
             )  # fmt: skip
-            gb = gb.astype(a.dtype)
-            gx = gx if w_in is not None else None
-        elif fused.usable(a, dh, dc, gy, c0, forward=False):
-            w = gemm.pack(w_hh) or w_hh  # (float32 only)
-            last = T - 1 if reverse else 0  # the step whose c_{t-1} is c0
-            step = 1 if reverse else -1
-            for t in _steps(T, not reverse):
-                c_prev = c0 if t == last else c_all[t + step]
-                d = dgates[t].reshape(N, 4 * H)
-                fused.lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d, 0, H)
-                gemm.matmul(d, w, out=dh)
-        else:
-            _lstm_backward_loop(xp, a, c_all, tanh_c, c0, gy, dh, dc, dgates, w_hh, reverse)
-        dgates = dgates.reshape(T, N, 4 * H)
-        biases = need[5:7] if gb is None else (False, False)
-        gx_, gw_ih, gw_hh, gb_ih, gb_hh = _weight_grads(
-            xp, (need[0] and gx is None, need[3], need[4], *biases), dgates, dgates, x, y, h0,
-            reverse, w_ih,
-        )  # fmt: skip
-        gx = gx if gx is not None else gx_
-        if gb is not None:
+            dh, dc = xp.empty((N, H), a.dtype), xp.empty((N, H), a.dtype)
+            fused.from_panels(dhp, dh)
+            fused.from_panels(dcp, dc)
+            gb = xp.empty(4 * H, a.dtype)
+            gb[order] = sums.reshape(4 * H, gemm.NR).sum(1, dtype=np.float64)
+            gw_ih, gw_hh = xp.empty_like(w_ih), xp.empty_like(w_hh)
+            gx = xp.empty((T * N if need[0] else 0, I), a.dtype)
+            fused.lstm_weight_grads(
+                d, xp.ascontiguousarray(x).reshape(T * N, I), y.reshape(T * N, H), h0,
+                gemm.Packed(w_ih[order]).data, order, gw_ih, gw_hh, gx, reverse, parts,
+            )  # fmt: skip
+            gx = gx.reshape(T, N, I) if need[0] else None
             gb_ih = gb if need[5] else None
             gb_hh = gb.copy() if need[6] else None
+            gw_ih, gw_hh = (gw_ih if need[3] else None), (gw_hh if need[4] else None)
+        else:
+            dgates = xp.empty((T, N, 4, H), a.dtype)
+            dh = gh._data.copy()
+            dc = gc._data.copy()
+            if fused.usable(a, dh, dc, gy, c0, forward=False):
+                w = gemm.pack(w_hh) or w_hh  # (float32 only)
+                last = T - 1 if reverse else 0  # the step whose c_{t-1} is c0
+                step = 1 if reverse else -1
+                for t in _steps(T, not reverse):
+                    c_prev = c0 if t == last else c_all[t + step]
+                    d = dgates[t].reshape(N, 4 * H)
+                    fused.lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d, 0, H)
+                    gemm.matmul(d, w, out=dh)
+            else:
+                _lstm_backward_loop(xp, a, c_all, tanh_c, c0, gy, dh, dc, dgates, w_hh, reverse)
+            dgates = dgates.reshape(T, N, 4 * H)
+            gx, gw_ih, gw_hh, gb_ih, gb_hh = _weight_grads(
+                xp, (need[0], need[3], need[4], need[5], need[6]), dgates, dgates, x, y, h0,
+                reverse, w_ih,
+            )  # fmt: skip
         return (
             gx,
             dh if need[1] else None,
