@@ -240,42 +240,51 @@ if gemm.AVAILABLE:
                     rows[4 * u0 + k * n + j] = k * H + u0 + j
         return rows
 
-    @_jit
+    @_pjit
     def pack_forward_weights(w_ih, w_hh, order, parts):
         """Each core's rows of [W_ih | W_hh] (4H, I + H), in block order, in panels of MR
         rows: a panel's column j is its MR rows' elements j, consecutive (the layout of
-        gemm's micro-kernel; rows past the core's are zeros)."""
+        gemm's micro-kernel; rows past the core's are zeros). Each core packs its own."""
         G, I = w_ih.shape
         H = G // 4
         K = I + H
-        out = np.zeros(_panels_before(H, parts, parts, 4) * _MR * K, np.float32)
-        for p in range(parts):
+        out = np.empty(_panels_before(H, parts, parts, 4) * _MR * K, np.float32)
+        for p in prange(parts):
             u0, u1 = _units(H, parts, p)
             start = _panels_before(H, parts, p, 4) * _MR * K
-            for r in range(4 * (u1 - u0)):
-                at = start + (r // _MR) * _MR * K + r % _MR
-                a, b = w_ih[order[4 * u0 + r]], w_hh[order[4 * u0 + r]]
-                for j in range(I):
-                    out[at + j * _MR] = a[j]
-                for j in range(H):
-                    out[at + (I + j) * _MR] = b[j]
+            rows = 4 * (u1 - u0)
+            for tile in range((rows + _MR - 1) // _MR):
+                at = start + tile * _MR * K
+                for r in range(_MR):
+                    if tile * _MR + r < rows:
+                        src = order[4 * u0 + tile * _MR + r]
+                        a, b = w_ih[src], w_hh[src]
+                        for j in range(I):
+                            out[at + j * _MR + r] = a[j]
+                        for j in range(H):
+                            out[at + (I + j) * _MR + r] = b[j]
+                    else:
+                        for j in range(K):
+                            out[at + j * _MR + r] = 0
         return out
 
-    @_jit
+    @_pjit
     def pack_backward_weights(w_hh, order, parts):
         """Each core's rows u0:u1 of W_hh^T (H, 4H), its columns in block order, packed as
         in pack_forward_weights: the left operand of dh = W_hh^T times the gates'
         gradients."""
         G, H = w_hh.shape
-        out = np.zeros(_panels_before(H, parts, parts, 1) * _MR * G, np.float32)
-        for p in range(parts):
+        out = np.empty(_panels_before(H, parts, parts, 1) * _MR * G, np.float32)
+        for p in prange(parts):
             u0, u1 = _units(H, parts, p)
             start = _panels_before(H, parts, p, 1) * _MR * G
-            for col in range(G):
-                row = w_hh[order[col]]
-                for u in range(u0, u1):
-                    r = u - u0
-                    out[start + (r // _MR) * _MR * G + col * _MR + r % _MR] = row[u]
+            for tile in range((u1 - u0 + _MR - 1) // _MR):
+                at = start + tile * _MR * G
+                lo = u0 + tile * _MR
+                for col in range(G):
+                    row = w_hh[order[col]]
+                    for r in range(_MR):
+                        out[at + col * _MR + r] = row[lo + r] if lo + r < u1 else 0
         return out
 
     @_jit
