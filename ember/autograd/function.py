@@ -227,6 +227,79 @@ class Function:
             del ctx._to_save  # release the arrays (back to the class's empty default)
         return results if type(raw) is tuple else t
 
+    # The two entries below are apply cut to the commonest calls, an operator on two
+    # Tensors (x + w) and a math function of one (x.exp()): an op whose quiet forward
+    # returns one floating array, its inputs on one device (the callers check). Written out
+    # without apply's general pass over the arguments, they cost ~0.6 us less a call.
+    @classmethod
+    def _pair(cls, a, b):
+        """apply(a, b) for two Tensors (see above)."""
+        ctx = _new(cls)
+        x, y = a._data, b._data
+        grad_on = _grad_state.enabled
+        ra, rb = grad_on and a._requires_grad, grad_on and b._requires_grad
+        ctx.needs_input_grad = (ra, rb)
+        if np_errstate.get() is IGNORE_FP_ERRORS:
+            raw = cls._quiet_forward(ctx, x, y)
+        else:
+            token = np_errstate.set(IGNORE_FP_ERRORS)
+            try:
+                raw = cls._quiet_forward(ctx, x, y)
+            finally:
+                np_errstate.reset(token)
+        out = raw if type(raw) is np.ndarray else _as_array(raw, cls)  # (0-d: a NumPy scalar)
+        to_save = ctx._to_save
+        if not (ra or rb):
+            if to_save:
+                del ctx._to_save
+            return _make(out, False, None, 0)
+        t = _make(out, True, ctx, 0)
+        ctx.next_edges = [_input_edge(a) if ra else None, _input_edge(b) if rb else None]
+        ctx._out_meta = [(out.shape, out.dtype, True)]
+        if to_save:  # (what forward saved is raw itself)
+            ctx._saved = _saved(to_save, (a, b), (x, y), (raw,), (t,))
+            del ctx._to_save
+        if _anomaly_state.enabled:
+            ctx._stack = anomaly.record_stack()
+        return t
+
+    @classmethod
+    def _one(cls, a):
+        """apply(a) for one Tensor (see above)."""
+        ctx = _new(cls)
+        x = a._data
+        ra = _grad_state.enabled and a._requires_grad
+        ctx.needs_input_grad = (ra,)
+        if np_errstate.get() is IGNORE_FP_ERRORS:
+            raw = cls._quiet_forward(ctx, x)
+        else:
+            token = np_errstate.set(IGNORE_FP_ERRORS)
+            try:
+                raw = cls._quiet_forward(ctx, x)
+            finally:
+                np_errstate.reset(token)
+        out = raw if type(raw) is np.ndarray else _as_array(raw, cls)
+        to_save = ctx._to_save
+        if not ra:
+            if to_save:
+                del ctx._to_save
+            return _make(out, False, None, 0)
+        t = _make(out, True, ctx, 0)
+        ctx.next_edges = [_input_edge(a)]
+        ctx._out_meta = [(out.shape, out.dtype, True)]
+        if to_save:
+            ctx._saved = _saved(to_save, (a,), (x,), (raw,), (t,))
+            del ctx._to_save
+        if _anomaly_state.enabled:
+            ctx._stack = anomaly.record_stack()
+        return t
+
+
+def _input_edge(a):
+    """The edge to the node that made a Tensor that requires grad (Tensor._edge)."""
+    fn = a.grad_fn
+    return (fn, a._output_nr) if fn is not None else (a._leaf_edge or a._edge())
+
 
 _new = object.__new__
 _make = Tensor._make

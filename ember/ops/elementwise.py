@@ -909,61 +909,61 @@ def abs(input) -> Tensor:
 def exp(input) -> Tensor:
     """``e ** input``; integer inputs give the default float dtype.
     Example: ``ember.exp(ember.tensor([0, 1]))`` is ``tensor([1.0000, 2.7183])``."""
-    return Exp.apply(_float_input(input, "exp"))
+    return Exp._one(_float_input(input, "exp"))
 
 
 @tensor_method
 def log(input) -> Tensor:
     """The natural logarithm; -inf at 0 and nan below."""
-    return Log.apply(_float_input(input, "log"))
+    return Log._one(_float_input(input, "log"))
 
 
 @tensor_method
 def log1p(input) -> Tensor:
     """``log(1 + input)``, accurate for small inputs."""
-    return Log1p.apply(_float_input(input, "log1p"))
+    return Log1p._one(_float_input(input, "log1p"))
 
 
 @tensor_method
 def expm1(input) -> Tensor:
     """``exp(input) - 1``, accurate for small inputs."""
-    return Expm1.apply(_float_input(input, "expm1"))
+    return Expm1._one(_float_input(input, "expm1"))
 
 
 @tensor_method
 def sqrt(input) -> Tensor:
     """The square root; nan for negative inputs."""
-    return Sqrt.apply(_float_input(input, "sqrt"))
+    return Sqrt._one(_float_input(input, "sqrt"))
 
 
 @tensor_method
 def rsqrt(input) -> Tensor:
     """``1 / sqrt(input)``."""
-    return Rsqrt.apply(_float_input(input, "rsqrt"))
+    return Rsqrt._one(_float_input(input, "rsqrt"))
 
 
 @tensor_method
 def sin(input) -> Tensor:
     """The sine (radians)."""
-    return Sin.apply(_float_input(input, "sin"))
+    return Sin._one(_float_input(input, "sin"))
 
 
 @tensor_method
 def cos(input) -> Tensor:
     """The cosine (radians)."""
-    return Cos.apply(_float_input(input, "cos"))
+    return Cos._one(_float_input(input, "cos"))
 
 
 @tensor_method
 def tanh(input) -> Tensor:
     """The hyperbolic tangent."""
-    return Tanh.apply(_float_input(input, "tanh"))
+    return Tanh._one(_float_input(input, "tanh"))
 
 
 @tensor_method
 def sigmoid(input) -> Tensor:
     """``1 / (1 + exp(-input))``, computed without overflow."""
-    return Sigmoid.apply(_float_input(input, "sigmoid"))
+    return Sigmoid._one(_float_input(input, "sigmoid"))
 
 
 @tensor_method
@@ -1305,115 +1305,115 @@ def square(input) -> Tensor:
 @tensor_method
 def tan(input) -> Tensor:
     """The tangent (radians); integer inputs give the default float dtype."""
-    return Tan.apply(_float_input(input, "tan"))
+    return Tan._one(_float_input(input, "tan"))
 
 
 @tensor_method
 def sinh(input) -> Tensor:
     """The hyperbolic sine."""
-    return Sinh.apply(_float_input(input, "sinh"))
+    return Sinh._one(_float_input(input, "sinh"))
 
 
 @tensor_method
 def cosh(input) -> Tensor:
     """The hyperbolic cosine."""
-    return Cosh.apply(_float_input(input, "cosh"))
+    return Cosh._one(_float_input(input, "cosh"))
 
 
 @tensor_method
 def asin(input) -> Tensor:
     """The inverse sine, in [-pi/2, pi/2]; nan outside [-1, 1]."""
-    return Asin.apply(_float_input(input, "asin"))
+    return Asin._one(_float_input(input, "asin"))
 
 
 @tensor_method
 def acos(input) -> Tensor:
     """The inverse cosine, in [0, pi]; nan outside [-1, 1]."""
-    return Acos.apply(_float_input(input, "acos"))
+    return Acos._one(_float_input(input, "acos"))
 
 
 @tensor_method
 def atan(input) -> Tensor:
     """The inverse tangent, in (-pi/2, pi/2)."""
-    return Atan.apply(_float_input(input, "atan"))
+    return Atan._one(_float_input(input, "atan"))
 
 
 @tensor_method
 def asinh(input) -> Tensor:
     """The inverse hyperbolic sine."""
-    return Asinh.apply(_float_input(input, "asinh"))
+    return Asinh._one(_float_input(input, "asinh"))
 
 
 @tensor_method
 def acosh(input) -> Tensor:
     """The inverse hyperbolic cosine; nan below 1."""
-    return Acosh.apply(_float_input(input, "acosh"))
+    return Acosh._one(_float_input(input, "acosh"))
 
 
 @tensor_method
 def atanh(input) -> Tensor:
     """The inverse hyperbolic tangent; +-inf at +-1 and nan outside [-1, 1]."""
-    return Atanh.apply(_float_input(input, "atanh"))
+    return Atanh._one(_float_input(input, "atanh"))
 
 
 @tensor_method
 def arcsin(input) -> Tensor:
     """An alias of ``asin``."""
-    return Asin.apply(_float_input(input, "arcsin"))
+    return Asin._one(_float_input(input, "arcsin"))
 
 
 @tensor_method
 def arccos(input) -> Tensor:
     """An alias of ``acos``."""
-    return Acos.apply(_float_input(input, "arccos"))
+    return Acos._one(_float_input(input, "arccos"))
 
 
 @tensor_method
 def arctan(input) -> Tensor:
     """An alias of ``atan``."""
-    return Atan.apply(_float_input(input, "arctan"))
+    return Atan._one(_float_input(input, "arctan"))
 
 
 @tensor_method
 def arcsinh(input) -> Tensor:
     """An alias of ``asinh``."""
-    return Asinh.apply(_float_input(input, "arcsinh"))
+    return Asinh._one(_float_input(input, "arcsinh"))
 
 
 @tensor_method
 def arccosh(input) -> Tensor:
     """An alias of ``acosh``."""
-    return Acosh.apply(_float_input(input, "arccosh"))
+    return Acosh._one(_float_input(input, "arccosh"))
 
 
 @tensor_method
 def arctanh(input) -> Tensor:
     """An alias of ``atanh``."""
-    return Atanh.apply(_float_input(input, "arctanh"))
+    return Atanh._one(_float_input(input, "arctanh"))
 
 
 @tensor_method
 def reciprocal(input) -> Tensor:
     """``1 / input``; integer inputs give the default float dtype (inf at 0)."""
-    return Reciprocal.apply(_float_input(input, "reciprocal"))
+    return Reciprocal._one(_float_input(input, "reciprocal"))
 
 
 @tensor_method
 def log2(input) -> Tensor:
     """The base-2 logarithm; -inf at 0 and nan below."""
-    return Log2.apply(_float_input(input, "log2"))
+    return Log2._one(_float_input(input, "log2"))
 
 
 @tensor_method
 def log10(input) -> Tensor:
     """The base-10 logarithm; -inf at 0 and nan below."""
-    return Log10.apply(_float_input(input, "log10"))
+    return Log10._one(_float_input(input, "log10"))
 
 
 @tensor_method
 def exp2(input) -> Tensor:
     """``2 ** input``; integer inputs give the default float dtype."""
-    return Exp2.apply(_float_input(input, "exp2"))
+    return Exp2._one(_float_input(input, "exp2"))
 
 
 @tensor_method
@@ -1779,14 +1779,14 @@ def lgamma(input) -> Tensor:
     """``log(|Gamma(input)|)``: inf at 0, at the negative integers and at +-inf; integer
     inputs give the default float dtype. Its gradient is ``digamma``.
     Example: ``ember.lgamma(ember.tensor([0.5, 3.0]))`` is ``tensor([0.5724, 0.6931])``."""
-    return Lgamma.apply(_float_input(input, "lgamma"))
+    return Lgamma._one(_float_input(input, "lgamma"))
 
 
 @tensor_method
 def digamma(input) -> Tensor:
     """``Gamma'(input) / Gamma(input)``, the derivative of ``lgamma``: -inf at +0, +inf at
     -0, nan at the negative integers."""
-    return Digamma.apply(_float_input(input, "digamma"))
+    return Digamma._one(_float_input(input, "digamma"))
 
 
 @tensor_method
@@ -1794,7 +1794,7 @@ def erfinv(input) -> Tensor:
     """The inverse of ``erf``: ``erf(erfinv(y)) == y`` on (-1, 1), +-inf at +-1 and nan
     outside [-1, 1]. Example: ``ember.erfinv(ember.tensor([0.0, 0.5]))`` is
     ``tensor([0.0000, 0.4769])``."""
-    return Erfinv.apply(_float_input(input, "erfinv"))
+    return Erfinv._one(_float_input(input, "erfinv"))
 
 
 # ---------------------------------------------------------------- clamp, where, max/min
@@ -2651,14 +2651,21 @@ def _comparison(fn):
 
 
 def _operator(fn, op):
-    """``x + y`` and friends: two Tensors of one floating dtype and shape go straight to the
-    op (``_no_promotion``'s commonest case, without its call); anything else through ``fn``."""
+    """``x + y`` and friends: two Tensors of one floating dtype, shape and device go straight
+    to the op (``_no_promotion``'s commonest case, without its call; ``Function._pair``);
+    anything else through ``fn``."""
+    pair = op._pair
 
     def method(self, other):
         if isinstance(other, Tensor):
             x, y = self._data, other._data
-            if x.dtype is y.dtype and x.shape == y.shape and x.dtype.kind == "f":
-                return op.apply(self, other)
+            if (
+                x.dtype is y.dtype
+                and x.shape == y.shape
+                and x.dtype.kind == "f"
+                and type(x) is type(y)
+            ):
+                return pair(self, other)
         return fn(self, other)
 
     method.__name__ = fn.__name__
