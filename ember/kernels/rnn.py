@@ -5,21 +5,21 @@ The NumPy version of a step (in ``ember.ops.rnn``) is about ten whole-array call
 reading and writing the gates again; here each element is read once. The step kernels are
 single-threaded (``nogil``); the matrix products around them are called from Python.
 
-Where ember's own matrix product runs (``ember.kernels.gemm``: AVX-512) and the hidden size
-is a whole number of its panels, a whole LSTM direction runs as one compiled loop instead
-(``lstm_forward_sequence``, ``lstm_backward_sequence``): at each step each core takes half
-of the hidden units, computes the columns of its units of the step's input and recurrent
-products (the weights packed once) straight into the gates, and runs their gate math, so
-no Python runs between steps and a core's gate math reads what that core has just written.
-The backward also sums the biases' gradient as it goes, and computes the input's gradient
-one step behind, each core a share of its rows.
+Where ember's own matrix product runs (``ember.kernels.gemm``: AVX-512) on more than one
+core, a whole LSTM direction runs as compiled loops instead (``lstm_forward_sequence``,
+``lstm_backward_sequence``, then ``lstm_weight_grads``), its states held transposed, in
+panels of 32 batch lanes (see "LSTM, a whole sequence" below): at each step each core
+computes the gates of its share of the hidden units as one product, its rows of the
+packed [W_ih | W_hh] times [x_t ; h_{t-1}], and runs their gate math on what it has just
+written, so no Python runs between steps. The backward sums the biases' gradient as it
+goes; the weights' and the input's gradients follow, a few steps at a time.
 
 The kernels are numba functions compiled at their first call (``cache=True``). The forward
 kernels take float32 only: their sigmoid and tanh come from an exp computed in float32 by
 a polynomial (sigmoid and tanh within ~5 ulp of the exact values over float32's range,
 measured), so the loops vectorise 16 lanes wide, where numba's libm tanh costs ~40 ns an
-element. float64 runs the NumPy path. The backward kernels have no transcendental functions
-and take both dtypes. ``usable`` says whether an array can go through them; when numba is
+element. float64 runs the NumPy path. The backward step kernels have no transcendental
+functions and take both dtypes; the whole-sequence loops take float32. ``usable`` says whether an array can go through them; when numba is
 missing, nothing can, and ``ember.ops.rnn`` runs its NumPy loop.
 """
 
@@ -101,69 +101,59 @@ def _tanh(v):
 # ---------------------------------------------------------------- LSTM
 # The loops run over one row's gate slices from index 0, one gate at a time: that is the
 # form LLVM vectorises (an offset range, or stores to several gates of the same row in one
-# loop, compile to scalar code, ~7x slower). A step may be cut by hidden units: u0:u1 of
-# each gate (0, H for all of them).
+# loop, compile to scalar code, ~7x slower).
 @_jit
-def lstm_forward_step(a, hw, c_prev, c, tanh_c, y, u0, u1):
+def lstm_forward_step(a, hw, c_prev, c, tanh_c, y):
     """a: (N, 4H) the input's projection (+ biases), replaced by the gates i, f, g, o;
-    hw: (N, 4H) h_{t-1} W_hh^T, or one row (1, 4H) added to every row of a; writes c_t,
-    tanh(c_t) and h_t = o * tanh(c_t)."""
+    hw: (N, 4H) h_{t-1} W_hh^T; writes c_t, tanh(c_t) and h_t = o * tanh(c_t)."""
     N, H = c.shape
-    n = u1 - u0
-    one = hw.shape[0] == 1
     for b in range(N):
-        ab, hb = a[b], hw[0 if one else b]
-        i, f = ab[u0:u1], ab[H + u0 : H + u1]
-        g, o = ab[2 * H + u0 : 2 * H + u1], ab[3 * H + u0 : 3 * H + u1]
-        hi, hf = hb[u0:u1], hb[H + u0 : H + u1]
-        hg, ho = hb[2 * H + u0 : 2 * H + u1], hb[3 * H + u0 : 3 * H + u1]
-        for j in range(n):
+        ab, hb = a[b], hw[b]
+        i, f, g, o = ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :]
+        hi, hf, hg, ho = hb[:H], hb[H : 2 * H], hb[2 * H : 3 * H], hb[3 * H :]
+        for j in range(H):
             i[j] = _sigmoid(i[j] + hi[j])
-        for j in range(n):
+        for j in range(H):
             f[j] = _sigmoid(f[j] + hf[j])
-        for j in range(n):
+        for j in range(H):
             g[j] = _tanh(g[j] + hg[j])
-        for j in range(n):
+        for j in range(H):
             o[j] = _sigmoid(o[j] + ho[j])
-        cp, cb, tb, yb = c_prev[b, u0:u1], c[b, u0:u1], tanh_c[b, u0:u1], y[b, u0:u1]
-        for j in range(n):
+        cp, cb, tb, yb = c_prev[b], c[b], tanh_c[b], y[b]
+        for j in range(H):
             cb[j] = f[j] * cp[j] + i[j] * g[j]
-        for j in range(n):
+        for j in range(H):
             tb[j] = _tanh(cb[j])
-        for j in range(n):
+        for j in range(H):
             yb[j] = o[j] * tb[j]
 
 
 @_jit
-def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates, u0, u1):
+def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates):
     """One step back from the gates a (N, 4H) with dh (the gradient of h_t from the next
     step) and gy (from the output): writes the gates' gradients (before their
     nonlinearities) into dgates (N, 4H) and dc_{t-1} into dc. The caller then sets
     dh = dgates @ W_hh."""
     N, H = dh.shape
-    n = u1 - u0
-    d_h = np.empty(n, dh.dtype)
+    d_h = np.empty(H, dh.dtype)
     for b in range(N):
         ab, db = a[b], dgates[b]
-        i, f = ab[u0:u1], ab[H + u0 : H + u1]
-        g, o = ab[2 * H + u0 : 2 * H + u1], ab[3 * H + u0 : 3 * H + u1]
-        di, df = db[u0:u1], db[H + u0 : H + u1]
-        dg, do = db[2 * H + u0 : 2 * H + u1], db[3 * H + u0 : 3 * H + u1]
-        tb, cp, gyb = tanh_c[b, u0:u1], c_prev[b, u0:u1], gy[b, u0:u1]
-        dhb, d_c = dh[b, u0:u1], dc[b, u0:u1]
-        for j in range(n):  # one gate a loop, as in the forward (a loop storing to all
+        i, f, g, o = ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :]
+        di, df, dg, do = db[:H], db[H : 2 * H], db[2 * H : 3 * H], db[3 * H :]
+        tb, cp, gyb, dhb, d_c = tanh_c[b], c_prev[b], gy[b], dh[b], dc[b]
+        for j in range(H):  # one gate a loop, as in the forward (a loop storing to all
             d_h[j] = dhb[j] + gyb[j]  # of them compiles to scalar code, ~4x slower)
-        for j in range(n):
+        for j in range(H):
             d_c[j] += d_h[j] * o[j] * (1 - tb[j] * tb[j])
-        for j in range(n):
+        for j in range(H):
             di[j] = d_c[j] * g[j] * i[j] * (1 - i[j])
-        for j in range(n):
+        for j in range(H):
             df[j] = d_c[j] * cp[j] * f[j] * (1 - f[j])
-        for j in range(n):
+        for j in range(H):
             dg[j] = d_c[j] * i[j] * (1 - g[j] * g[j])
-        for j in range(n):
+        for j in range(H):
             do[j] = d_h[j] * tb[j] * o[j] * (1 - o[j])
-        for j in range(n):
+        for j in range(H):
             d_c[j] *= f[j]
 
 
@@ -295,7 +285,12 @@ if gemm.AVAILABLE:
         step's right operand)."""
         n = (u1 - u0) * _NR
         b = 4 * u0 * _NR
-        bi, bf, bg, bo = bias[b : b + n], bias[b + n : b + 2 * n], bias[b + 2 * n :], bias[b + 3 * n :]
+        bi, bf, bg, bo = (
+            bias[b : b + n],
+            bias[b + n : b + 2 * n],
+            bias[b + 2 * n :],
+            bias[b + 3 * n :],
+        )
         for q in range(Q):
             at = (q * 4 * H + 4 * u0) * _NR
             i, f = g[at : at + n], g[at + n : at + 2 * n]

@@ -14,9 +14,11 @@ Here one ``Function`` runs the time loop on raw arrays:
   steps (the stacked gate gradients against the stacked inputs, or against the stacked
   previous hidden states); so is the input's gradient.
 
-Where an LSTM direction runs as one compiled loop (``ember.kernels.rnn``), the input's
-projection, the biases' gradient and the input's gradient are computed inside that loop
-instead, step by step.
+Where an LSTM direction runs as compiled loops (``ember.kernels.rnn``), the input's
+projection is part of each step's product and the biases' gradient is summed in the loop;
+the weight and input gradients come from compiled products over the kept gate gradients.
+Those loops hold their arrays in panels (features by batch lanes): the forward keeps them
+in that layout for the backward (``ctx.c0_panels`` says it did).
 
 A step's gate math runs in one numba kernel (``ember.kernels.rnn``) when numba is there
 (the forward for float32 only); otherwise in the NumPy loops below, which also serve CuPy:
@@ -233,7 +235,7 @@ class LSTMLayer(Function):
                 h, c = h0, c0
                 for t in _steps(T, reverse):
                     gemm.matmul(h, w, out=hw)
-                    fused.lstm_forward_step(gates[t], hw, c, c_all[t], tanh_c[t], y[t], 0, H)
+                    fused.lstm_forward_step(gates[t], hw, c, c_all[t], tanh_c[t], y[t])
                     h, c = y[t], c_all[t]
             else:
                 _lstm_forward_loop(xp, gates, h0, c0, w_hh_t, c_all, tanh_c, y, reverse)
@@ -294,7 +296,7 @@ class LSTMLayer(Function):
                 for t in _steps(T, not reverse):
                     c_prev = c0 if t == last else c_all[t + step]
                     d = dgates[t].reshape(N, 4 * H)
-                    fused.lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d, 0, H)
+                    fused.lstm_backward_step(a[t], tanh_c[t], c_prev, gy[t], dh, dc, d)
                     gemm.matmul(d, w, out=dh)
             else:
                 _lstm_backward_loop(xp, a, c_all, tanh_c, c0, gy, dh, dc, dgates, w_hh, reverse)
