@@ -108,7 +108,7 @@ def test_packed_weight_matches_torch(k, n):
 
 
 @needs_kernel
-@pytest.mark.parametrize("batch", [(1,), (3,), (2, 5)])
+@pytest.mark.parametrize("batch", [(1,), (3,), (2, 5), (2, 3, 2)])
 def test_batches_match_torch(batch):
     rng = np.random.default_rng(3)
     a = rng.standard_normal((*batch, 70, 300)).astype(np.float32)
@@ -121,6 +121,26 @@ def test_batches_match_torch(batch):
     planes = np.empty((*batch, 70 * 90 + 11), np.float32)[..., : 70 * 90].reshape(*batch, 70, 90)
     assert gemm.matmul(a, b, planes) is planes
     _close(planes, want, 300)
+
+
+@needs_kernel
+def test_attention_heads_read_in_place(monkeypatch):
+    # q k^T and p v over the heads of a (batch, tokens, 3 * heads * d) projection: views
+    # whose batch dims do not merge, each product small (64 x 32 x 64) but the batch worth
+    # sharing between the cores (NumPy runs them one BLAS call each); the module's
+    # thresholds, in a process whose products have used the cores (as in training)
+    monkeypatch.setattr(gemm, "MIN_FLOPS", 1 << 19)
+    monkeypatch.setattr(gemm, "PARALLEL_FLOPS", 1 << 24)
+    monkeypatch.setattr(gemm._state, "pool_used", True)
+    rng = np.random.default_rng(11)
+    n, t, h, d = 4, 64, 4, 32
+    qkv = rng.standard_normal((n, t, 3, h, d)).astype(np.float32)
+    q, k, v = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))  # (n, h, t, d) views
+    before = kernels.taken["gemm"]
+    scores = gemm.matmul(q, k.swapaxes(-1, -2))
+    _close(scores, _torch_product(q, k.swapaxes(-1, -2)), d)
+    _close(gemm.matmul(scores, v), _torch_product(scores, v), t)
+    assert kernels.taken["gemm"] == before + 2
 
 
 @needs_kernel
