@@ -99,9 +99,51 @@ def _tanh(v):
 
 
 # ---------------------------------------------------------------- LSTM
-# The loops run over one row's gate slices from index 0, one gate at a time: that is the
-# form LLVM vectorises (an offset range, or stores to several gates of the same row in one
-# loop, compile to scalar code, ~7x slower).
+# The loops run over slices of one gate from index 0, one gate at a time: that is the form
+# LLVM vectorises (an offset range, or stores to several gates in one loop, compile to
+# scalar code, ~7x slower). The per-step kernels run them along a row of the gates, the
+# whole-sequence loops (below) along a run of batch lanes.
+@_inline
+def _cells(i, f, g, o, ai, af, ag, ao, c_prev, c, tanh_c, h, n):
+    """One step of LSTM cells on n elements: the gates' pre-activations i, f, g, o (plus
+    the addends ai, af, ag, ao) replaced by the gates; writes c_t, tanh(c_t), h_t."""
+    for j in range(n):
+        i[j] = _sigmoid(i[j] + ai[j])
+    for j in range(n):
+        f[j] = _sigmoid(f[j] + af[j])
+    for j in range(n):
+        g[j] = _tanh(g[j] + ag[j])
+    for j in range(n):
+        o[j] = _sigmoid(o[j] + ao[j])
+    for j in range(n):
+        c[j] = f[j] * c_prev[j] + i[j] * g[j]
+    for j in range(n):
+        tanh_c[j] = _tanh(c[j])
+    for j in range(n):
+        h[j] = o[j] * tanh_c[j]
+
+
+@_inline
+def _cell_grads(i, f, g, o, tanh_c, c_prev, gy, dh, dc, di, df, dg, do, n):
+    """One step back through n cells: dh (the gradient of h_t from the step after) gets gy
+    (from the output) added; writes the gates' gradients (before their nonlinearities) into
+    di, df, dg, do and replaces dc by dc_{t-1}."""
+    for j in range(n):
+        dh[j] += gy[j]
+    for j in range(n):
+        dc[j] += dh[j] * o[j] * (_ONE - tanh_c[j] * tanh_c[j])
+    for j in range(n):
+        di[j] = dc[j] * g[j] * i[j] * (_ONE - i[j])
+    for j in range(n):
+        df[j] = dc[j] * c_prev[j] * f[j] * (_ONE - f[j])
+    for j in range(n):
+        dg[j] = dc[j] * i[j] * (_ONE - g[j] * g[j])
+    for j in range(n):
+        do[j] = dh[j] * tanh_c[j] * o[j] * (_ONE - o[j])
+    for j in range(n):
+        dc[j] *= f[j]
+
+
 @_jit
 def lstm_forward_step(a, hw, c_prev, c, tanh_c, y):
     """a: (N, 4H) the input's projection (+ biases), replaced by the gates i, f, g, o;
@@ -109,52 +151,22 @@ def lstm_forward_step(a, hw, c_prev, c, tanh_c, y):
     N, H = c.shape
     for b in range(N):
         ab, hb = a[b], hw[b]
-        i, f, g, o = ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :]
-        hi, hf, hg, ho = hb[:H], hb[H : 2 * H], hb[2 * H : 3 * H], hb[3 * H :]
-        for j in range(H):
-            i[j] = _sigmoid(i[j] + hi[j])
-        for j in range(H):
-            f[j] = _sigmoid(f[j] + hf[j])
-        for j in range(H):
-            g[j] = _tanh(g[j] + hg[j])
-        for j in range(H):
-            o[j] = _sigmoid(o[j] + ho[j])
-        cp, cb, tb, yb = c_prev[b], c[b], tanh_c[b], y[b]
-        for j in range(H):
-            cb[j] = f[j] * cp[j] + i[j] * g[j]
-        for j in range(H):
-            tb[j] = _tanh(cb[j])
-        for j in range(H):
-            yb[j] = o[j] * tb[j]
+        _cells(ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :], hb[:H], hb[H : 2 * H],
+               hb[2 * H : 3 * H], hb[3 * H :], c_prev[b], c[b], tanh_c[b], y[b], H)  # fmt: skip
 
 
 @_jit
 def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates):
     """One step back from the gates a (N, 4H) with dh (the gradient of h_t from the next
     step) and gy (from the output): writes the gates' gradients (before their
-    nonlinearities) into dgates (N, 4H) and dc_{t-1} into dc. The caller then sets
-    dh = dgates @ W_hh."""
+    nonlinearities) into dgates (N, 4H) and dc_{t-1} into dc; dh is left holding dh + gy.
+    The caller then sets dh = dgates @ W_hh."""
     N, H = dh.shape
-    d_h = np.empty(H, dh.dtype)
     for b in range(N):
         ab, db = a[b], dgates[b]
-        i, f, g, o = ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :]
-        di, df, dg, do = db[:H], db[H : 2 * H], db[2 * H : 3 * H], db[3 * H :]
-        tb, cp, gyb, dhb, d_c = tanh_c[b], c_prev[b], gy[b], dh[b], dc[b]
-        for j in range(H):  # one gate a loop, as in the forward (a loop storing to all
-            d_h[j] = dhb[j] + gyb[j]  # of them compiles to scalar code, ~4x slower)
-        for j in range(H):
-            d_c[j] += d_h[j] * o[j] * (1 - tb[j] * tb[j])
-        for j in range(H):
-            di[j] = d_c[j] * g[j] * i[j] * (1 - i[j])
-        for j in range(H):
-            df[j] = d_c[j] * cp[j] * f[j] * (1 - f[j])
-        for j in range(H):
-            dg[j] = d_c[j] * i[j] * (1 - g[j] * g[j])
-        for j in range(H):
-            do[j] = d_h[j] * tb[j] * o[j] * (1 - o[j])
-        for j in range(H):
-            d_c[j] *= f[j]
+        _cell_grads(ab[:H], ab[H : 2 * H], ab[2 * H : 3 * H], ab[3 * H :], tanh_c[b],
+                    c_prev[b], gy[b], dh[b], dc[b], db[:H], db[H : 2 * H],
+                    db[2 * H : 3 * H], db[3 * H :], H)  # fmt: skip
 
 
 def sequence_usable(H: int) -> bool:
@@ -295,23 +307,9 @@ if gemm.AVAILABLE:
             at = (q * 4 * H + 4 * u0) * _NR
             i, f = g[at : at + n], g[at + n : at + 2 * n]
             gg, o = g[at + 2 * n : at + 3 * n], g[at + 3 * n : at + 4 * n]
-            for j in range(n):
-                i[j] = _sigmoid(i[j] + bi[j])
-            for j in range(n):
-                f[j] = _sigmoid(f[j] + bf[j])
-            for j in range(n):
-                gg[j] = _tanh(gg[j] + bg[j])
-            for j in range(n):
-                o[j] = _sigmoid(o[j] + bo[j])
             at = (q * H + u0) * _NR
-            cp, cb, tb = c_prev[at : at + n], c[at : at + n], tc[at : at + n]
-            hb = hx[(q * K + I + u0) * _NR :]
-            for j in range(n):
-                cb[j] = f[j] * cp[j] + i[j] * gg[j]
-            for j in range(n):
-                tb[j] = _tanh(cb[j])
-            for j in range(n):
-                hb[j] = o[j] * tb[j]
+            h = hx[(q * K + I + u0) * _NR :]
+            _cells(i, f, gg, o, bi, bf, bg, bo, c_prev[at:], c[at:], tc[at:], h, n)
 
     @_pjit
     def lstm_forward_sequence(x, w, bias, c0, xh, gates, c_all, tanh_c, y, reverse, parts):
@@ -366,22 +364,8 @@ if gemm.AVAILABLE:
             di, df = d[at : at + n], d[at + n : at + 2 * n]
             dg, do = d[at + 2 * n : at + 3 * n], d[at + 3 * n : at + 4 * n]
             at = (q * H + u0) * _NR
-            tb, cp, gyb = tc[at : at + n], c_prev[at : at + n], gy[at : at + n]
-            dhb, dcb = dh[at : at + n], dc[at : at + n]
-            for j in range(n):  # one gate a loop: the form that vectorises
-                dhb[j] += gyb[j]
-            for j in range(n):
-                dcb[j] += dhb[j] * o[j] * (_ONE - tb[j] * tb[j])
-            for j in range(n):
-                di[j] = dcb[j] * g[j] * i[j] * (_ONE - i[j])
-            for j in range(n):
-                df[j] = dcb[j] * cp[j] * f[j] * (_ONE - f[j])
-            for j in range(n):
-                dg[j] = dcb[j] * i[j] * (_ONE - g[j] * g[j])
-            for j in range(n):
-                do[j] = dhb[j] * tb[j] * o[j] * (_ONE - o[j])
-            for j in range(n):
-                dcb[j] *= f[j]
+            _cell_grads(i, f, g, o, tc[at:], c_prev[at:], gy[at:], dh[at:], dc[at:], di, df, dg,
+                        do, n)  # fmt: skip
             at = (q * 4 * H + 4 * u0) * _NR
             if q == Q - 1 and last < _NR:
                 for r in range(4 * (u1 - u0)):
