@@ -165,6 +165,13 @@ if kernels.HAVE_NUMBA:
     _u = numba.uint64  # unsigned indices: no wraparound checks, so the copies vectorise
 
     @njit(cache=True, nogil=True)
+    def _add_bias_nb(y, b):
+        for i in range(y.shape[0]):
+            row, v = y[i], b[i]
+            for j in range(row.size):
+                row[j] += v
+
+    @njit(cache=True, nogil=True)
     def _im2col_nb(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
         # x (unpadded) and cols C-contiguous; cols filled in order, a row of ow at a time,
         # zeros where a window reads the padding
@@ -357,6 +364,15 @@ if gemm.AVAILABLE:
             _maxpool2_scatter_nb(gy[lo:hi], code[lo:hi], gx[lo:hi])
 
 
+def add_bias(y, b):
+    """y (O, P) += b (O,) down its rows: a numba loop where numba is (~4x faster than
+    NumPy's broadcast, measured on a 1-sample CNN's layers: 1.4 vs 6.3 us)."""
+    if kernels.HAVE_NUMBA and y.flags.c_contiguous and b.dtype == y.dtype:
+        _add_bias_nb(y, b)
+    else:
+        y += b.reshape(-1, 1)
+
+
 def col2im(cols, gx, geo):
     if kernels.HAVE_NUMBA:
         _col2im_nb(cols, gx, *geo)
@@ -435,7 +451,7 @@ def conv2d(x, w, b, geo):
         if m == 1:  # one sample's (O, oH * oW) is already its NCHW layout
             gemm.matmul(w2, c.reshape(ck, p), out=y[s])
             if b is not None:
-                y[s] += b.reshape(o, 1)
+                add_bias(y[s], b)
             continue
         out = scratch("out", (o, m, p), x.dtype)
         gemm.matmul(w2, c.reshape(ck, m * p), out=out.reshape(o, m * p))
