@@ -170,9 +170,10 @@ def lstm_backward_step(a, tanh_c, c_prev, gy, dh, dc, dgates):
 
 
 def sequence_usable(H: int) -> bool:
-    """True when a whole LSTM sequence can run as one compiled loop (lstm_forward_sequence,
-    lstm_backward_sequence): ember's own matrix product is there, with more than one core
-    (see gemm.threads: a forked child, which has one, must not start a parallel loop)."""
+    """True when a whole LSTM sequence can run as compiled loops (lstm_forward_sequence,
+    lstm_backward_sequence, lstm_weight_grads): ember's own matrix product is there, with
+    more than one core (see gemm.threads: a forked child, which has one, must not start a
+    parallel loop)."""
     return gemm.AVAILABLE and kernels.state.fast and H > 0 and gemm.threads() > 1
 
 

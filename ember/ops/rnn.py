@@ -67,11 +67,6 @@ def _sequence_usable(H, *arrays):
         type(a) is np.ndarray and a.dtype == np.float32 for a in arrays)  # fmt: skip
 
 
-def _positive(xp, x):
-    """x, or a copy of it where a stride is negative (the compiled products need them >= 0)."""
-    return xp.ascontiguousarray(x) if min(x.strides) < 0 else x
-
-
 def _previous(xp, seq, first, reverse):
     """The value before each step, in time order: (first, seq[0], …, seq[T-2]) (reversed
     direction: (seq[1], …, seq[T-1], first))."""
