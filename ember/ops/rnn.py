@@ -61,7 +61,7 @@ def _projection(xp, x, w_ih, bias):
 
 
 def _sequence_usable(H, *arrays):
-    """True when an LSTM direction runs as one compiled loop (see kernels.rnn): float32 NumPy
+    """True when an LSTM direction runs as compiled loops (see kernels.rnn): float32 NumPy
     arrays throughout, and a hidden size the loop takes."""
     return fused.sequence_usable(H) and all(
         type(a) is np.ndarray and a.dtype == np.float32 for a in arrays)  # fmt: skip
