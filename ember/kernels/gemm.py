@@ -466,8 +466,9 @@ def _fits(a: np.ndarray, b: np.ndarray) -> bool:
     float32, AVX-512, the fast paths on, and a product (a batch: all its products) that
     OpenBLAS would run on several cores (the smaller ones it runs on one, about as fast as
     here), each with a full panel of rows at least: with fewer (a batch of one through a
-    linear layer), packing B costs more than the product saves. A product too small to share between the cores stays with
-    OpenBLAS until products here have used them (see below)."""
+    linear layer), packing B costs more than the product saves. A product too small to
+    share between the cores stays with OpenBLAS until products here have used them (see
+    below)."""
     if not (AVAILABLE and kernels.state.fast and a.dtype == np.float32 and b.dtype == np.float32):
         return False
     if type(a) is not np.ndarray or type(b) is not np.ndarray:

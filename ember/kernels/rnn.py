@@ -19,8 +19,9 @@ kernels take float32 only: their sigmoid and tanh come from an exp computed in f
 a polynomial (sigmoid and tanh within ~5 ulp of the exact values over float32's range,
 measured), so the loops vectorise 16 lanes wide, where numba's libm tanh costs ~40 ns an
 element. float64 runs the NumPy path. The backward step kernels have no transcendental
-functions and take both dtypes; the whole-sequence loops take float32. ``usable`` says whether an array can go through them; when numba is
-missing, nothing can, and ``ember.ops.rnn`` runs its NumPy loop.
+functions and take both dtypes; the whole-sequence loops take float32. ``usable`` says
+whether an array can go through them; when numba is missing, nothing can, and
+``ember.ops.rnn`` runs its NumPy loop.
 """
 
 from __future__ import annotations
@@ -291,6 +292,15 @@ if gemm.AVAILABLE:
         return out
 
     @_jit
+    def _rows_product(a, k, b, c, r0, rows):
+        """Rows r0:r0 + rows of the panel c (R, NR) = the packed rows at address a (panels
+        of MR rows, depth k: pack_forward_weights' layout) times the panel b (k, NR)."""
+        b_at, c_at = b.ctypes.data, c.ctypes.data + 4 * r0 * _NR
+        for r in range(0, rows, _MR):
+            gemm._micro(k, a + 4 * r * k, 1, _MR, b_at, c_at + 4 * r * _NR, _NR, 0,
+                        min(_MR, rows - r))  # fmt: skip
+
+    @_jit
     def _forward_cells(g, bias, c_prev, c, tc, hx, Q, H, K, I, u0, u1):
         """The gate math of one step for the units u0:u1, every batch panel, on flat views:
         g (Q 4H NR) the step's products, replaced by the gates; bias (4H NR) in lanes;
@@ -337,10 +347,7 @@ if gemm.AVAILABLE:
                     a = w.ctypes.data + 4 * _panels_before(H, parts, p, 4) * _MR * K
                     g = gates[t]
                     for q in range(Q):
-                        b, c = xh[s, q].ctypes.data, g[q].ctypes.data + 4 * 4 * u0 * _NR
-                        for r in range(0, rows, _MR):
-                            gemm._micro(K, a + 4 * r * K, 1, _MR, b, c + 4 * r * _NR, _NR, 0,
-                                        min(_MR, rows - r))  # fmt: skip
+                        _rows_product(a, K, xh[s, q], g[q], 4 * u0, rows)
                     c_prev = c0 if s == 0 else c_all[t + 1 if reverse else t - 1]
                     _forward_cells(g.reshape(-1), bias, c_prev.reshape(-1), c_all[t].reshape(-1),
                                    tanh_c[t].reshape(-1), xh[s + 1].reshape(-1), Q, H, K, I,
@@ -382,10 +389,7 @@ if gemm.AVAILABLE:
         G = 4 * H
         a = w.ctypes.data + 4 * _panels_before(H, parts, p, 1) * _MR * G
         for q in range(d.shape[0]):
-            b, c = d[q].ctypes.data, dh[q].ctypes.data + 4 * u0 * _NR
-            for r in range(0, u1 - u0, _MR):
-                gemm._micro(G, a + 4 * r * G, 1, _MR, b, c + 4 * r * _NR, _NR, 0,
-                            min(_MR, u1 - u0 - r))  # fmt: skip
+            _rows_product(a, G, d[q], dh[q], u0, u1 - u0)
 
     @_pjit
     def lstm_backward_sequence(a, tanh_c, c_all, c0, gy, dh, dc, d, gb, w, reverse, parts):
