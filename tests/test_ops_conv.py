@@ -806,6 +806,44 @@ def test_winograd_conv2d_non_finite(kernel_path, winograd_everywhere):
     np.testing.assert_allclose(e[np.isfinite(t)], t[np.isfinite(t)], rtol=1e-7, atol=1e-9)
 
 
+DIRECT = [  # float32 layers for the fused direct loop (ember.kernels.conv._direct)
+    ((1, 3, 32, 32), (32, 3, 3, 3), {"padding": 1}),  # the benchmark's first layer, batch 1
+    ((1, 64, 8, 8), (128, 64, 3, 3), {"padding": 1}),  # depth 576: three panels of B deep
+    ((5, 9, 4, 4), (30, 9, 3, 3), {"stride": 2, "padding": 1}),  # panels span samples
+    ((4, 6, 7, 7), (33, 6, 3, 3), {"padding": 1}),  # ragged last panel; 33 = 2 * 12 + 9 rows
+    ((3, 7, 9, 9), (25, 7, 1, 1), {}),
+    ((1, 4, 10, 10), (14, 4, 3, 3), {"padding": 2, "dilation": 2}),
+    ((2, 3, 7, 5), (12, 3, 5, 2), {"stride": (2, 1), "padding": (0, 1)}),
+]
+
+
+@pytest.mark.parametrize("xs, ws, kw", DIRECT)
+def test_conv2d_direct(xs, ws, kw, kernel_path):
+    from ember.kernels import gemm
+
+    args = rand(*xs, dtype=np.float32), rand(*ws, dtype=np.float32), rand(ws[0], dtype=np.float32)
+    before = ember.kernels.taken["conv2d_direct"]
+    check(lambda m, x, w, b: F(m).conv2d(x, w, b, **kw), *args, gradcheck=False)
+    check(lambda m, x, w: F(m).conv2d(x, w, **kw), *args[:2], grad=False)
+    ran = ember.kernels.taken["conv2d_direct"] - before
+    assert ran == 2 if kernel_path == "fast" and gemm.AVAILABLE else ran == 0
+
+
+def test_conv2d_direct_shared_between_cores():
+    # each core takes a share of the panels (here 2 and 3 of 5, the cut inside a sample):
+    # the same numbers as one core alone
+    from ember.kernels import conv, gemm
+
+    if not gemm.AVAILABLE:
+        pytest.skip("the direct loop runs on AVX-512 only")
+    x, w, b = rand(3, 5, 7, 7, dtype=np.float32), rand(26, 5, 3, 3, dtype=np.float32), None
+    geo = (3, 3, 1, 1, 1, 1, 1, 1, 7, 7)
+    one = conv.conv2d_direct(x, w, b, geo, parts=1)
+    np.testing.assert_array_equal(conv.conv2d_direct(x, w, b, geo, parts=2), one)
+    t = torch_functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy()
+    np.testing.assert_allclose(one, t, rtol=1e-5, atol=1e-5)
+
+
 def test_winograd_conv2d_float32_wide(kernel_path):
     # the channel counts the fast path is for, without lowering its threshold: float32
     # rounding of the transforms stays within the suite's float32 tolerance
@@ -872,12 +910,39 @@ def test_benchmark_cnn_takes_the_fast_paths(kernel_path, monkeypatch):
     opt.step()
     ran = ember.kernels.taken - before
     fast = {"conv2d_bias": 3, "conv2d_grad_weight": 3, "conv2d_grad_input": 2,
-            "conv2d_winograd": 2, "conv2d_winograd_backward": 2,
+            "conv2d_winograd": 2, "conv2d_winograd_backward": 2, "conv2d_direct": 1,
             "max_pool2d": 2, "max_pool2d_backward": 2, "global_avg_pool": 1}  # fmt: skip
+    _assert_fast(ran, fast, kernel_path)
+
+
+def _assert_fast(ran, fast, kernel_path):
+    """The kernels a model ran (counts) are the fast paths expected on this path; the
+    fused direct convolution needs AVX-512 (elsewhere, im2col and a product)."""
+    from ember.kernels import gemm
+
     if kernel_path == "fast":
+        if not gemm.AVAILABLE:
+            fast.pop("conv2d_direct", None)
         assert {k: ran[k] for k in fast} == fast
     else:
         assert not set(ran) & set(fast)
+
+
+def test_benchmark_cnn_inference_takes_the_fast_paths(kernel_path):
+    # the benchmark's CNN, as built there, at batch 1 (workload e): every layer below
+    # Winograd's threshold, all three convolutions in the fused direct loop
+    from bench.workloads import cnn
+
+    model = cnn(ember)
+    model.eval()
+    before = ember.kernels.taken.copy()
+    with ember.no_grad():
+        y = model(ember.randn(1, 3, 32, 32))
+    assert y.shape == (1, 10)
+    ran = ember.kernels.taken - before
+    fast = {"conv2d_bias": 3, "conv2d_direct": 3, "conv2d_winograd": 0, "max_pool2d": 2,
+            "global_avg_pool": 1}  # fmt: skip
+    _assert_fast(ran, fast, kernel_path)
 
 
 def test_conv_remembers_checked_geometries():
