@@ -413,6 +413,7 @@ if gemm.AVAILABLE:
             cols = min(NR, total - g0)
             s, pos = g0 // p, g0 % p
             whole = cols == NR and pos + NR <= p  # one sample's: C's tiles are stored in place
+            row = whole and sw == 1 and pos % ow + NR <= ow  # one output row: copies, no gather
             y_at = y.ctypes.data + 4 * (s * o * p + pos)
             r, c = pos // ow, pos % ow
             for jj in range(cols):
@@ -429,8 +430,13 @@ if gemm.AVAILABLE:
                 kc = min(depth, k - pc)
                 for kk in range(kc):  # (columns past cols gather garbage, never stored)
                     base, to = _u(koff[pc + kk]), _u(kk * NR)
-                    for jj in range(_u(NR)):
-                        bp[to + jj] = src[base + _u(at[jj])]
+                    if row:
+                        base += _u(at[0])
+                        for jj in range(_u(NR)):
+                            bp[to + jj] = src[base + jj]
+                    else:
+                        for jj in range(_u(NR)):
+                            bp[to + jj] = src[base + _u(at[jj])]
                 for r0 in range(0, o, MR):
                     rows = min(MR, o - r0)
                     if rows == MR:
