@@ -819,14 +819,19 @@ DIRECT = [  # float32 layers for the fused direct loop (ember.kernels.conv._dire
 
 @pytest.mark.parametrize("xs, ws, kw", DIRECT)
 def test_conv2d_direct(xs, ws, kw, kernel_path):
-    from ember.kernels import gemm
+    from ember.kernels import conv, gemm
 
     args = rand(*xs, dtype=np.float32), rand(*ws, dtype=np.float32), rand(ws[0], dtype=np.float32)
-    before = ember.kernels.taken["conv2d_direct"]
+    before = ember.kernels.taken.copy()
     check(lambda m, x, w, b: F(m).conv2d(x, w, b, **kw), *args, gradcheck=False)
     check(lambda m, x, w: F(m).conv2d(x, w, **kw), *args[:2], grad=False)
-    ran = ember.kernels.taken["conv2d_direct"] - before
-    assert ran == 2 if kernel_path == "fast" and gemm.AVAILABLE else ran == 0
+    ran = ember.kernels.taken - before
+    out = torch_functional.conv2d(*(torch.tensor(a) for a in args[:2]), **kw).shape
+    on = kernel_path == "fast" and gemm.AVAILABLE
+    assert ran["conv2d_direct"] == (2 if on else 0)
+    # the weight's gradient too, where a sample has enough output positions
+    many = out[-2] * out[-1] >= conv.DIRECT_MIN_POSITIONS
+    assert ran["conv2d_direct_grad_weight"] == (1 if on and many else 0)
 
 
 def test_conv2d_direct_shared_between_cores():
@@ -840,8 +845,15 @@ def test_conv2d_direct_shared_between_cores():
     geo = (3, 3, 1, 1, 1, 1, 1, 1, 7, 7)
     one = conv.conv2d_direct(x, w, b, geo, parts=1)
     np.testing.assert_array_equal(conv.conv2d_direct(x, w, b, geo, parts=2), one)
-    t = torch_functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1).numpy()
-    np.testing.assert_allclose(one, t, rtol=1e-5, atol=1e-5)
+    tx, tw = torch.tensor(x), torch.tensor(w, requires_grad=True)
+    ty = torch_functional.conv2d(tx, tw, padding=1)
+    np.testing.assert_allclose(one, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    # the weight's gradient: samples shared (1 and 2), each core's sum added
+    gy = rand(*ty.shape, dtype=np.float32)
+    ty.backward(torch.tensor(gy))
+    for parts in (1, 2):
+        gw = conv.conv2d_grad_weight_direct(x, gy, geo, parts=parts)
+        np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_winograd_conv2d_float32_wide(kernel_path):
@@ -911,7 +923,8 @@ def test_benchmark_cnn_takes_the_fast_paths(kernel_path, monkeypatch):
     ran = ember.kernels.taken - before
     fast = {"conv2d_bias": 3, "conv2d_grad_weight": 3, "conv2d_grad_input": 2,
             "conv2d_winograd": 2, "conv2d_winograd_backward": 2, "conv2d_direct": 1,
-            "max_pool2d": 2, "max_pool2d_backward": 2, "global_avg_pool": 1}  # fmt: skip
+            "conv2d_direct_grad_weight": 1, "max_pool2d": 2, "max_pool2d_backward": 2,
+            "global_avg_pool": 1}  # fmt: skip
     _assert_fast(ran, fast, kernel_path)
 
 
@@ -923,6 +936,7 @@ def _assert_fast(ran, fast, kernel_path):
     if kernel_path == "fast":
         if not gemm.AVAILABLE:
             fast.pop("conv2d_direct", None)
+            fast.pop("conv2d_direct_grad_weight", None)
         assert {k: ran[k] for k in fast} == fast
     else:
         assert not set(ran) & set(fast)

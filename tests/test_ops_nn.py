@@ -693,13 +693,16 @@ def test_benchmark_resnet_takes_the_fast_paths(kernel_path, monkeypatch):
     ran = ember.kernels.taken - before
     # 20 batch norms (17 after the 3x3 convolutions, 3 in the downsampling paths), 20
     # convolutions, of which 10 are 3x3 stride 1 with 4+ channels and an output of 2x2 or more
-    # (layer1's 4, layer2's 3, layer3's 3); the other 10 in the fused direct loop (AVX-512)
+    # (layer1's 4, layer2's 3, layer3's 3); the other 10 in the fused direct loop (AVX-512),
+    # and the stem's weight gradient (8x8 outputs; the downsampling ones have 4x4 or fewer)
     fast = {"batch_norm": 20, "conv2d": 20, "conv2d_grad_weight": 20, "conv2d_grad_input": 19,
             "conv2d_winograd": 10, "conv2d_winograd_backward": 10, "conv2d_direct": 10,
-            "relu": 17, "global_avg_pool": 1, "linear": 1, "cross_entropy": 1}  # fmt: skip
+            "conv2d_direct_grad_weight": 1, "relu": 17, "global_avg_pool": 1, "linear": 1,
+            "cross_entropy": 1}  # fmt: skip
     if kernel_path == "fast":
         if not gemm.AVAILABLE:
             fast.pop("conv2d_direct")
+            fast.pop("conv2d_direct_grad_weight")
         assert {k: ran[k] for k in fast} == fast
     else:
         assert not set(ran) & set(fast)

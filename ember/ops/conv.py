@@ -339,7 +339,13 @@ class _ConvBias(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        gb = gy.sum(dim=(0, 2, 3)) if ctx.needs_input_grad[2] else None
+        gb = None
+        if not ctx.needs_input_grad[2]:
+            pass
+        elif grad_mode.state.enabled or not _fast_conv(ctx.geom, gy._data):
+            gb = gy.sum(dim=(0, 2, 3))
+        else:
+            gb = _kc.channel_sums(gy._data)
         return _conv_grads(ctx, gy) + (gb, None)
 
 
