@@ -521,7 +521,9 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    p.add_argument("--rounds", type=int, default=3)
+    # five: the median of five per-round ratios stands even if two rounds were disturbed (on
+    # a shared host, single rounds of one workload have moved by up to 1.7x in one run)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seconds", type=float, default=4.0, help="timed seconds per child")
     p.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per child")
     p.add_argument("--min-steps", type=int, default=3, help="least timed steps per child")
