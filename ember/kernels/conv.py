@@ -14,7 +14,8 @@ padding before (the padding after follows from the output size), dilation, outpu
 Where ember's own matrix products run (AVX-512, ember.kernels.gemm), a float32 forward
 skips the column matrix: ``_direct`` gathers each panel of 32 columns straight from the
 input into the layout the product's micro-kernel reads and multiplies it while it is in
-L1 (a 1-sample CNN's layers: 1.5-2x faster than im2col and a product).
+L1 (a 1-sample CNN's layers: 1.5-2x faster than im2col and a product), and so does the
+weight's gradient (``_direct_grad_weight``) where a sample has 64 output positions or more.
 
 3x3 stride-1 layers with enough channels go to Winograd's algorithm instead
 (ember.kernels.winograd: 4/9 of the multiply-adds, no im2col or col2im), and
@@ -648,13 +649,21 @@ def conv2d(x, w, b, geo):
     return out4
 
 
+def _windows(x, geo):
+    """What the direct loops read: x padded where its windows reach past it (else x
+    itself, contiguous), and where each row of im2col starts in a sample of it."""
+    kh, kw, ph, pw, dh, dw = geo[0], geo[1], geo[4], geo[5], geo[6], geo[7]
+    canvas = _canvas_size(*x.shape[2:], geo)
+    xp = pad_input(x, geo) if ph or pw or canvas != x.shape[2:] else np.ascontiguousarray(x)
+    return xp, _window_offsets(x.shape[1], kh, kw, dh, dw, *xp.shape[2:])
+
+
 def conv2d_direct(x, w, b, geo, parts=None):
     """conv2d by the fused loop _direct (x, w float32, groups 1), its panels shared between
     `parts` cores (by default all of them from 2^20 multiply-adds on)."""
-    kh, kw, sh, sw, ph, pw, dh, dw, oh, ow = geo
+    sh, sw, oh, ow = geo[2], geo[3], geo[8], geo[9]
     o = w.shape[0]
-    canvas = _canvas_size(*x.shape[2:], geo)
-    xp = pad_input(x, geo) if ph or pw or canvas != x.shape[2:] else np.ascontiguousarray(x)
+    xp, koff = _windows(x, geo)
     w2 = np.ascontiguousarray(w.reshape(o, -1))
     tail = np.zeros((MR, w2.shape[1]), np.float32)
     rest = o % MR
@@ -665,7 +674,6 @@ def conv2d_direct(x, w, b, geo, parts=None):
     items = -(-(x.shape[0] * oh * ow) // NR)
     if parts is None:
         parts = min(items, gemm.cores_for(2 * y.size * w2.shape[1], 1 << 20))
-    koff = _window_offsets(x.shape[1], kh, kw, dh, dw, *xp.shape[2:])
     if parts > 1:
         _direct_shared(xp, w2, tail, b, y, koff, sh, sw, ow, parts)
     else:
@@ -677,13 +685,11 @@ def conv2d_grad_weight_direct(x, gy, geo, parts=None):
     """conv2d_grad_weight by the fused loop _direct_grad_weight (x, gy float32), the
     samples shared between `parts` cores (by default all of them from 2^20 multiply-adds
     on), each into its own sum."""
-    kh, kw, sh, sw, ph, pw, dh, dw, _, ow = geo
+    kh, kw, sh, sw, ow = geo[0], geo[1], geo[2], geo[3], geo[9]
     n, c = x.shape[:2]
     o = gy.shape[1]
     k = c * kh * kw
-    canvas = _canvas_size(*x.shape[2:], geo)
-    xp = pad_input(x, geo) if ph or pw or canvas != x.shape[2:] else np.ascontiguousarray(x)
-    koff = _window_offsets(c, kh, kw, dh, dw, *xp.shape[2:])
+    xp, koff = _windows(x, geo)
     gy = np.ascontiguousarray(gy)
     if parts is None:
         parts = min(n, gemm.cores_for(2 * gy.size * k, 1 << 20))

@@ -340,12 +340,9 @@ class _ConvBias(Function):
     @staticmethod
     def backward(ctx, gy):
         gb = None
-        if not ctx.needs_input_grad[2]:
-            pass
-        elif grad_mode.state.enabled or not _fast_conv(ctx.geom, gy._data):
-            gb = gy.sum(dim=(0, 2, 3))
-        else:
-            gb = _kc.channel_sums(gy._data)
+        if ctx.needs_input_grad[2]:
+            fast = not grad_mode.state.enabled and _fast_conv(ctx.geom, gy._data)
+            gb = _kc.channel_sums(gy._data) if fast else gy.sum(dim=(0, 2, 3))
         return _conv_grads(ctx, gy) + (gb, None)
 
 
