@@ -814,10 +814,15 @@ DIRECT = [  # float32 layers for the fused direct loop (ember.kernels.conv._dire
     ((3, 7, 9, 9), (25, 7, 1, 1), {}),
     ((1, 4, 10, 10), (14, 4, 3, 3), {"padding": 2, "dilation": 2}),
     ((2, 3, 7, 5), (12, 3, 5, 2), {"stride": (2, 1), "padding": (0, 1)}),
+    # 12+ input channels, stride 1: the input's gradient in the direct loop too
+    ((2, 13, 9, 8), (20, 13, 3, 3), {"padding": 2, "dilation": 2}),
+    ((2, 16, 5, 5), (24, 16, 1, 1), {}),
+    ((1, 12, 6, 7), (14, 12, 2, 4), {"padding": "same"}),  # padding after > before
 ]
 
 
 @pytest.mark.parametrize("xs, ws, kw", DIRECT)
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 def test_conv2d_direct(xs, ws, kw, kernel_path):
     from ember.kernels import conv, gemm
 
@@ -832,6 +837,9 @@ def test_conv2d_direct(xs, ws, kw, kernel_path):
     # the weight's gradient too, where a sample has enough output positions
     many = out[-2] * out[-1] >= conv.DIRECT_MIN_POSITIONS
     assert ran["conv2d_direct_grad_weight"] == (1 if on and many else 0)
+    # and the input's, for stride 1 with enough channels (the rows of that product)
+    rows = kw.get("stride", 1) == 1 and xs[1] >= gemm.MR
+    assert ran["conv2d_direct_grad_input"] == (1 if on and rows else 0)
 
 
 def test_conv2d_direct_shared_between_cores():
