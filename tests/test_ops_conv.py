@@ -842,6 +842,34 @@ def test_conv2d_direct(xs, ws, kw, kernel_path):
     assert ran["conv2d_direct_grad_input"] == (1 if on and rows else 0)
 
 
+def test_conv2d_direct_non_finite(kernel_path):
+    # a NaN or inf in x reaches exactly the outputs whose windows hold it, and the gradients
+    # they reach, as in PyTorch; the columns a ragged last panel gathers past its end (and
+    # never stores) hold such values here too
+    from ember.kernels import gemm
+
+    x, w = rand(3, 13, 9, 8, dtype=np.float32), rand(14, 13, 3, 3, dtype=np.float32)
+    x[0, 1, 0, 0], x[1, 2, 3, 4], x[2, 0, 8, 7] = np.nan, np.inf, -np.inf
+    before = ember.kernels.taken.copy()
+    ex, tx = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ew, tw = ember.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    e, t = F(ember).conv2d(ex, ew, padding=1), torch_functional.conv2d(tx, tw, padding=1)
+    gy = rand(*t.shape, dtype=np.float32)
+    e.backward(ember.tensor(gy))
+    t.backward(torch.tensor(gy))
+    for a, b, spread in [(e, t, True), (ex.grad, tx.grad, False), (ew.grad, tw.grad, True)]:
+        a, b = a.detach().numpy(), b.detach().numpy()
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
+        fin = np.isfinite(b)
+        assert (~fin).sum() > 5 if spread else fin.all()  # (x's gradient does not read x)
+        np.testing.assert_allclose(a[fin], b[fin], rtol=1e-5, atol=1e-5)
+    ran = ember.kernels.taken - before
+    names = ["conv2d_direct", "conv2d_direct_grad_weight", "conv2d_direct_grad_input"]
+    on = kernel_path == "fast" and gemm.AVAILABLE
+    assert [ran[k] for k in names] == [1 if on else 0] * 3
+
+
 def test_conv2d_direct_shared_between_cores():
     # each core takes a share of the panels (here 2 and 3 of 5, the cut inside a sample):
     # the same numbers as one core alone
