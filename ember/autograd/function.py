@@ -229,16 +229,15 @@ class Function:
 
     # The two entries below are apply cut to the commonest calls, an operator on two
     # Tensors (x + w) and a math function of one (x.exp()): an op whose quiet forward
-    # returns one floating array, its inputs on one device (the callers check). Written out
-    # without apply's general pass over the arguments, they cost ~0.6 us less a call.
+    # returns one floating array, its inputs on one device (the callers check). Without
+    # apply's general pass over the arguments, they cost ~0.6 us less a call.
     @classmethod
     def _pair(cls, a, b):
         """apply(a, b) for two Tensors (see above)."""
         ctx = _new(cls)
         x, y = a._data, b._data
         grad_on = _grad_state.enabled
-        ra, rb = grad_on and a._requires_grad, grad_on and b._requires_grad
-        ctx.needs_input_grad = (ra, rb)
+        ctx.needs_input_grad = needs = (grad_on and a._requires_grad, grad_on and b._requires_grad)
         if np_errstate.get() is IGNORE_FP_ERRORS:
             raw = cls._quiet_forward(ctx, x, y)
         else:
@@ -247,29 +246,17 @@ class Function:
                 raw = cls._quiet_forward(ctx, x, y)
             finally:
                 np_errstate.reset(token)
-        out = raw if type(raw) is np.ndarray else _as_array(raw, cls)  # (0-d: a NumPy scalar)
-        to_save = ctx._to_save
-        if not (ra or rb):
-            if to_save:
-                del ctx._to_save
-            return _make(out, False, None, 0)
-        t = _make(out, True, ctx, 0)
-        ctx.next_edges = [_input_edge(a) if ra else None, _input_edge(b) if rb else None]
-        ctx._out_meta = [(out.shape, out.dtype, True)]
-        if to_save:  # (what forward saved is raw itself)
-            ctx._saved = _saved(to_save, (a, b), (x, y), (raw,), (t,))
-            del ctx._to_save
-        if _anomaly_state.enabled:
-            ctx._stack = anomaly.record_stack()
-        return t
+        if not (needs[0] or needs[1]):
+            return _lean_output(cls, ctx, raw)
+        edges = [_input_edge(a) if needs[0] else None, _input_edge(b) if needs[1] else None]
+        return _lean_output(cls, ctx, raw, (a, b), (x, y), edges)
 
     @classmethod
     def _one(cls, a):
         """apply(a) for one Tensor (see above)."""
         ctx = _new(cls)
         x = a._data
-        ra = _grad_state.enabled and a._requires_grad
-        ctx.needs_input_grad = (ra,)
+        ctx.needs_input_grad = needs = (_grad_state.enabled and a._requires_grad,)
         if np_errstate.get() is IGNORE_FP_ERRORS:
             raw = cls._quiet_forward(ctx, x)
         else:
@@ -278,21 +265,30 @@ class Function:
                 raw = cls._quiet_forward(ctx, x)
             finally:
                 np_errstate.reset(token)
-        out = raw if type(raw) is np.ndarray else _as_array(raw, cls)
-        to_save = ctx._to_save
-        if not ra:
-            if to_save:
-                del ctx._to_save
-            return _make(out, False, None, 0)
-        t = _make(out, True, ctx, 0)
-        ctx.next_edges = [_input_edge(a)]
-        ctx._out_meta = [(out.shape, out.dtype, True)]
+        if not needs[0]:
+            return _lean_output(cls, ctx, raw)
+        return _lean_output(cls, ctx, raw, (a,), (x,), [_input_edge(a)])
+
+
+def _lean_output(cls, ctx, raw, inputs=None, arrays=None, edges=None):
+    """The end of Function._pair and Function._one: the output Tensor and, given the edges
+    to the inputs that need a gradient, the graph's bookkeeping (apply's, for one floating
+    output)."""
+    out = raw if type(raw) is np.ndarray else _as_array(raw, cls)  # (0-d: a NumPy scalar)
+    to_save = ctx._to_save
+    if edges is None:
         if to_save:
-            ctx._saved = _saved(to_save, (a,), (x,), (raw,), (t,))
             del ctx._to_save
-        if _anomaly_state.enabled:
-            ctx._stack = anomaly.record_stack()
-        return t
+        return _make(out, False, None, 0)
+    t = _make(out, True, ctx, 0)
+    ctx.next_edges = edges
+    ctx._out_meta = [(out.shape, out.dtype, True)]
+    if to_save:  # (what forward saved is raw itself)
+        ctx._saved = _saved(to_save, inputs, arrays, (raw,), (t,))
+        del ctx._to_save
+    if _anomaly_state.enabled:
+        ctx._stack = anomaly.record_stack()
+    return t
 
 
 def _input_edge(a):

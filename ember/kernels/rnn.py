@@ -308,12 +308,8 @@ if gemm.AVAILABLE:
         step's right operand)."""
         n = (u1 - u0) * _NR
         b = 4 * u0 * _NR
-        bi, bf, bg, bo = (
-            bias[b : b + n],
-            bias[b + n : b + 2 * n],
-            bias[b + 2 * n :],
-            bias[b + 3 * n :],
-        )
+        bi, bf = bias[b : b + n], bias[b + n : b + 2 * n]
+        bg, bo = bias[b + 2 * n : b + 3 * n], bias[b + 3 * n : b + 4 * n]
         for q in range(Q):
             at = (q * 4 * H + 4 * u0) * _NR
             i, f = g[at : at + n], g[at + n : at + 2 * n]
